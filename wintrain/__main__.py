@@ -1,0 +1,3 @@
+from wintrain.cli import main
+
+main()

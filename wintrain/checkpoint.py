@@ -1,0 +1,120 @@
+"""Checkpoints: one ``.npz`` that rebuilds the model on its own — no pickle anywhere.
+
+Layout (every entry a plain array; text as numpy unicode arrays):
+
+    format_version          ()   int
+    config                  ()   str, the resolved config as JSON
+    encoder/vocab           (V,) str      encoder/tags (C,) str      encoder/settings (3,) int
+    model/<parameter name>  the parameter arrays (embedding tables even when frozen)
+    optimizer/<param>/<slot>, optimizer/steps     optimizer state, when saved for resuming
+    trainer/<name>          loop state (epoch, best metric, …), when saved for resuming
+
+Writes are atomic: a temporary file in the same folder, flushed and fsynced, then
+``os.replace`` — a crash at any moment leaves the previous file readable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from wintrain.config import Config, config_from_dict
+from wintrain.data.dataset import Encoder
+from wintrain.errors import WintrainError
+from wintrain.nn.build import build_model
+from wintrain.nn.model import WindowClassifier
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    config: Config
+    encoder: Encoder
+    model_arrays: dict[str, np.ndarray]
+    optimizer_arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    trainer_arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    path: Path | None = None
+
+    def build(self) -> WindowClassifier:
+        """The model with the saved parameters."""
+        model, _ = build_model(self.config, self.encoder, np.random.default_rng(0))
+        try:
+            model.load_state({k: v for k, v in self.model_arrays.items()})
+        except (KeyError, ValueError) as error:
+            raise WintrainError(f"{self.path}: checkpoint does not match its config ({error})") from None
+        return model
+
+
+def save_checkpoint(
+    path: Path,
+    config: Config,
+    encoder: Encoder,
+    model: WindowClassifier,
+    optimizer_arrays: dict[str, np.ndarray] | None = None,
+    trainer_arrays: dict[str, np.ndarray] | None = None,
+) -> None:
+    """Write a checkpoint atomically (temporary file + fsync + rename)."""
+    arrays: dict[str, np.ndarray] = {
+        "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
+        "config": np.array(json.dumps(config.to_dict())),
+    }
+    arrays.update(encoder.to_arrays())
+    arrays.update({f"model/{name}": value for name, value in model.state().items()})
+    arrays.update({f"optimizer/{name}": value for name, value in (optimizer_arrays or {}).items()})
+    arrays.update({f"trainer/{name}": value for name, value in (trainer_arrays or {}).items()})
+    path = Path(path)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _split(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    return {key[len(prefix):]: value for key, value in arrays.items() if key.startswith(prefix)}
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """Read a checkpoint; a missing, truncated, corrupt or foreign file is a one-line error."""
+    path = Path(path)
+    if not path.is_file():
+        raise WintrainError(f"{path}: checkpoint not found (expected a .npz written by wintrain train)")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        raise WintrainError(f"{path}: not a readable checkpoint ({error}); it may be truncated or corrupt") from None
+    if "format_version" not in arrays or "config" not in arrays:
+        raise WintrainError(f"{path}: not a wintrain checkpoint (no format_version/config entries)")
+    version = int(arrays["format_version"])
+    if version != FORMAT_VERSION:
+        raise WintrainError(
+            f"{path}: checkpoint format version {version}, this wintrain reads version {FORMAT_VERSION}; "
+            "use the wintrain version that wrote it"
+        )
+    try:
+        raw = json.loads(str(arrays["config"]))
+        config = config_from_dict(raw, source=path)
+        encoder = Encoder.from_arrays(arrays)
+    except (KeyError, ValueError) as error:
+        raise WintrainError(f"{path}: damaged checkpoint ({error})") from None
+    return Checkpoint(
+        config=config,
+        encoder=encoder,
+        model_arrays=_split(arrays, "model/"),
+        optimizer_arrays=_split(arrays, "optimizer/"),
+        trainer_arrays=_split(arrays, "trainer/"),
+        path=path,
+    )

@@ -1,0 +1,282 @@
+"""The experiment config: one YAML file, one validated schema.
+
+Loading a config (:func:`load_config`) reads the YAML, applies ``--set key=value``
+overrides, validates every key and value against :class:`Config`, and resolves input paths
+relative to the config file (paths given with ``--set`` are relative to the current
+directory, as anything typed on a command line is).  Any problem is a one-line
+:class:`~wintrain.errors.WintrainError` naming the file and the key.
+
+Choices looked up in a registry (activation, initializers, optimizer, schedule) are written
+either as a name (``activation: tanh``) or as a mapping with ``name`` and that entry's own
+parameters (``schedule: {name: step, every: 2, gamma: 0.5}``); the parameters are checked
+against the registry when the model and trainer are built.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from wintrain.errors import WintrainError
+from wintrain.registry import did_you_mean
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors, values are validated on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Choice(BaseModel):
+    """A registry choice: ``name`` plus that entry's parameters (checked by the registry)."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The entry's parameters: every key but ``name`` (and ``lr`` for optimizers)."""
+        return dict(self.model_extra or {})
+
+
+class DataConfig(Section):
+    train: Path
+    dev: Optional[Path] = None
+    test: Optional[Path] = None
+    token_column: int = 0
+    tag_column: int = -1
+    lowercase: bool = Field(True, description="look words up lowercased (GloVe is lowercased)")
+    tags: Optional[list[str]] = Field(None, description="tag set; default: the tags of the training data")
+
+
+class EmbeddingsConfig(Section):
+    path: Optional[Path] = Field(None, description="GloVe / word2vec text file (.gz too); null: random vectors")
+    dim: int = Field(50, gt=0)
+    trainable: bool = True
+    unknown_init: Choice = Field(
+        default_factory=lambda: Choice(name="uniform"),
+        description="initializer for words without a pretrained vector",
+    )
+    dense_updates: bool = Field(
+        False,
+        description="false: the table's gradient covers only the rows in the batch (sparse); "
+        "true: a full-table gradient, so every optimizer sees it as a dense parameter",
+    )
+
+
+class FeaturesConfig(Section):
+    casing: bool = Field(True, description="a small trainable embedding of each word's casing class")
+    casing_dim: int = Field(4, gt=0)
+
+
+class ModelConfig(Section):
+    window_size: int = Field(5, description="total words in the window, odd: 5 = 2 each side")
+    hidden: list[int] = Field(default_factory=lambda: [200])
+    activation: Choice = Field(default_factory=lambda: Choice(name="tanh"))
+    init: Choice = Field(default_factory=lambda: Choice(name="xavier_uniform"))
+    bias_init: Choice = Field(default_factory=lambda: Choice(name="zeros"))
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+
+    @field_validator("window_size")
+    @classmethod
+    def _odd_window(cls, value: int) -> int:
+        if value < 1 or value % 2 == 0:
+            raise ValueError(f"must be a positive odd number (the centre word plus m words each side), got {value}")
+        return value
+
+    @field_validator("hidden")
+    @classmethod
+    def _positive_sizes(cls, value: list[int]) -> list[int]:
+        if any(size <= 0 for size in value):
+            raise ValueError(f"hidden layer sizes must be positive, got {value}")
+        return value
+
+
+class LossConfig(Section):
+    l2: float = Field(0.0, ge=0.0, description="λ in J = mean cross-entropy + λ·Σθ² over the weight matrices")
+    l2_embeddings: bool = Field(
+        False, description="include the embedding tables in the L2 term (applied to the rows in each batch)"
+    )
+
+
+class OptimizerConfig(Choice):
+    name: str = "sparse_adam"
+    lr: float = Field(0.001, gt=0.0)
+    clip_norm: Optional[float] = Field(None, gt=0.0, description="clip the global gradient norm to this value")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ScheduleConfig(Choice):
+    name: str = "constant"
+
+
+class TrainConfig(Section):
+    epochs: int = Field(10, gt=0)
+    batch_size: int = Field(256, gt=0)
+    shuffle: bool = True
+    eval_batch_size: int = Field(8192, gt=0)
+
+
+class OutputConfig(Section):
+    dir: Optional[Path] = Field(None, description="run folder; default: runs/<config name>-<date>-<time>")
+
+
+class Config(Section):
+    seed: int = 0
+    data: DataConfig
+    embeddings: EmbeddingsConfig = Field(default_factory=EmbeddingsConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    source: Optional[Path] = Field(None, exclude=True, description="the file this config was read from")
+
+    def where(self, key: str) -> str:
+        """``"<config file>: key"``, the prefix of an error about ``key``."""
+        return f"{self.source or 'config'}: {key}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, YAML/JSON-ready values (paths as strings)."""
+        return self.model_dump(mode="json", exclude={"source"})
+
+
+INPUT_PATH_KEYS = ("data.train", "data.dev", "data.test", "embeddings.path")
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``"optimizer.lr=0.01"`` into (["optimizer", "lr"], 0.01); the value is parsed as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise WintrainError(f"--set {text!r}: expected KEY=VALUE, e.g. --set optimizer.lr=0.01")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str], cwd: Path) -> dict[str, Any]:
+    """Apply ``--set`` overrides to the raw YAML mapping (in place) and return it."""
+    for text in overrides:
+        keys, value = parse_override(text)
+        if ".".join(keys) in INPUT_PATH_KEYS and isinstance(value, str):
+            value = str((cwd / Path(value).expanduser()).resolve())
+        node = raw
+        for depth, key in enumerate(keys[:-1]):
+            child = node.get(key)
+            if child is None or isinstance(child, str):  # a choice written as a bare name
+                child = {} if child is None else {"name": child}
+                node[key] = child
+            if not isinstance(child, dict):
+                raise WintrainError(f"--set {text!r}: {'.'.join(keys[: depth + 1])} is not a section")
+            node = child
+        node[keys[-1]] = value
+    return raw
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping; syntax errors name the line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WintrainError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise WintrainError(f"{path}: is a folder, expected a YAML config file") from None
+    except UnicodeDecodeError as error:
+        raise WintrainError(f"{path}: not UTF-8 text (byte {error.start}); save the config as UTF-8") from None
+    except OSError as error:
+        raise WintrainError(f"{path}: cannot read the config ({error.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        position = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise WintrainError(f"{path}{position}: invalid YAML: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise WintrainError(f"{path}: the config must be a YAML mapping of sections (data:, model:, ...)")
+    return raw
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the section that ``loc`` points into (for did-you-mean)."""
+    model: Any = Config
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = field.annotation
+    return [name for name in getattr(model, "model_fields", {}) if name != "source"]
+
+
+def describe_validation_error(error: pydantic.ValidationError, path: Path | str) -> str:
+    """One line for the first problem pydantic found: the file, the dotted key and what to do."""
+    first = error.errors()[0]
+    loc = tuple(first["loc"])
+    key = ".".join(str(part) for part in loc) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{path}: unknown key '{key}'{did_you_mean(str(loc[-1]), _known_keys(loc))}"
+    if first["type"] == "missing":
+        return f"{path}: missing required key '{key}'"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{path}: {key}: {message} (got {first.get('input')!r})"
+
+
+def validate_config(raw: dict[str, Any], source: Path | None = None) -> Config:
+    """Validate a raw mapping into a :class:`Config` (paths not resolved)."""
+    try:
+        config = Config.model_validate(raw)
+    except pydantic.ValidationError as error:
+        raise WintrainError(describe_validation_error(error, source or "config")) from None
+    config.source = source
+    return config
+
+
+def resolve_paths(config: Config, base: Path) -> Config:
+    """Make the input paths absolute, relative to ``base`` (the config file's folder)."""
+    for dotted in INPUT_PATH_KEYS:
+        section_name, key = dotted.split(".")
+        section = getattr(config, section_name)
+        value = getattr(section, key)
+        if value is not None:
+            setattr(section, key, (base / Path(value).expanduser()).resolve())
+    return config
+
+
+def load_config(path: str | os.PathLike[str], overrides: list[str] | None = None) -> Config:
+    """Read, override, validate and resolve the config at ``path``."""
+    path = Path(path)
+    raw = read_yaml(path)
+    apply_overrides(raw, list(overrides or []), Path.cwd())
+    config = validate_config(raw, source=path)
+    return resolve_paths(config, path.resolve().parent)
+
+
+def config_from_dict(raw: dict[str, Any], base: Path | None = None, source: Path | None = None) -> Config:
+    """Build a config from a mapping (e.g. one stored in a checkpoint or written in a test)."""
+    config = validate_config(raw, source=source)
+    return resolve_paths(config, base or Path.cwd())
+
+
+def dump_config(config: Config) -> str:
+    """The resolved config as YAML, as written into each run folder."""
+    return yaml.safe_dump(config.to_dict(), sort_keys=False)

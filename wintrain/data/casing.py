@@ -1,0 +1,42 @@
+"""The casing feature: what a lowercased word vector cannot see.
+
+GloVe's vocabulary is lowercased, so "Apple" and "apple" share a vector; the casing class of
+each word is looked up in a small trainable embedding and concatenated to the word vector
+(as in the CS224n reference NER model).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+CASING_CLASSES = ["<pad>", "lower", "UPPER", "Title", "mixed", "numeric", "has_digit", "other"]
+
+
+def casing_class(token: str) -> str:
+    """One of :data:`CASING_CLASSES` (never ``<pad>``).
+
+    lower: "cat"; UPPER: "NATO"; Title: "Paris"; mixed: "iPhone", "McDonald";
+    numeric: "1996", "3.5", "1,000"; has_digit: "1996-08-22", "F16"; other: ".", "--".
+    """
+    if token.isdigit() or token.replace(",", "").replace(".", "", 1).isdigit():
+        return "numeric"
+    if any(ch.isdigit() for ch in token):
+        return "has_digit"
+    if not any(ch.isalpha() for ch in token):
+        return "other"
+    if token.islower():
+        return "lower"
+    if token.isupper():
+        return "UPPER"
+    if token[0].isupper() and (len(token) == 1 or token[1:].islower()):
+        return "Title"
+    return "mixed"
+
+
+def casing_ids(tokens: Sequence[str]) -> np.ndarray:
+    """(N,) int32 casing-class ids; each distinct token string is classified once."""
+    ids = {name: i for i, name in enumerate(CASING_CLASSES)}
+    by_type = {token: ids[casing_class(token)] for token in set(tokens)}
+    return np.fromiter((by_type[token] for token in tokens), dtype=np.int32, count=len(tokens))

@@ -1,0 +1,258 @@
+"""Read CoNLL-style tagged corpora and raw text.
+
+A CoNLL file holds one token per line with whitespace-separated columns (the token and its
+tag among them); a blank line ends a sentence and ``-DOCSTART-`` lines mark document
+breaks.  The whole file is read as bytes, decoded once and split into lines, so the only
+per-token work is one ``str.split``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Union
+
+import numpy as np
+
+from wintrain.errors import WintrainError
+
+DOCSTART = "-DOCSTART-"
+UTF8_BOM = b"\xef\xbb\xbf"
+_SHOWN_LINE_CHARS = 80
+
+# ``str.split()`` also splits on these; CoNLL columns are separated by ASCII blanks only.
+_UNICODE_ONLY_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+_ASCII_BLANKS = re.compile(r"[ \t\r\f\v]+")
+
+PathLike = Union[str, Path]
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A tagged corpus stored flat, with sentence boundaries as offsets.
+
+    Attributes:
+        path: the file the corpus was read from.
+        tokens: all N tokens in file order.
+        tags: the N tags, ``tags[i]`` belongs to ``tokens[i]``.
+        sentence_starts: (S+1,) int64 offsets into ``tokens``; sentence ``i`` is
+            ``tokens[sentence_starts[i]:sentence_starts[i + 1]]`` and ``sentence_starts[-1] == N``.
+        lines: (N,) int32 1-based line number of each token in ``path`` (for error messages).
+    """
+
+    path: Path
+    tokens: list[str]
+    tags: list[str]
+    sentence_starts: np.ndarray
+    lines: np.ndarray
+
+    @property
+    def n_tokens(self) -> int:
+        """N, the number of tokens."""
+        return len(self.tokens)
+
+    @property
+    def n_sentences(self) -> int:
+        """S, the number of (non-empty) sentences."""
+        return len(self.sentence_starts) - 1
+
+    def sentences(self) -> list[list[str]]:
+        """The S sentences as lists of tokens."""
+        return _split_at(self.tokens, self.sentence_starts)
+
+    def tag_sentences(self) -> list[list[str]]:
+        """The S sentences as lists of tags."""
+        return _split_at(self.tags, self.sentence_starts)
+
+
+def _split_at(items: list[str], starts: np.ndarray) -> list[list[str]]:
+    """Cut ``items`` into consecutive pieces at the (S+1,) offsets ``starts``."""
+    bounds = starts.tolist()
+    return [items[begin:end] for begin, end in zip(bounds[:-1], bounds[1:])]
+
+
+# --------------------------------------------------------------------------- file access
+
+
+def read_utf8(path: Path) -> str:
+    """Return the text of ``path``, without a leading UTF-8 BOM; any problem is a WintrainError."""
+    return decode_utf8(read_bytes(path), str(path))
+
+
+def read_bytes(path: Path) -> bytes:
+    """Return the bytes of ``path``; a missing, unreadable or directory path is a WintrainError."""
+    if path.is_dir():
+        raise WintrainError(f"{path} is a directory, not a file; give the path of a file inside it")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise WintrainError(f"{path}: no such file; check the path") from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise WintrainError(f"{path}: cannot read the file ({reason}); check the path and its permissions") from None
+
+
+def decode_utf8(data: bytes, name: str) -> str:
+    """Decode ``data`` (read from ``name``) as UTF-8, dropping a leading BOM."""
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM):]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise WintrainError(
+            f"{name}:{line}: invalid UTF-8 byte {data[error.start:error.start + 1]!r}; "
+            "the file must be UTF-8 encoded (convert it, e.g. with iconv)"
+        ) from None
+
+
+def show_line(line: str) -> str:
+    """A one-line, length-limited ``repr`` of a file line for error messages."""
+    line = line.rstrip("\r\n")
+    if len(line) > _SHOWN_LINE_CHARS:
+        line = line[:_SHOWN_LINE_CHARS] + "..."
+    return repr(line)
+
+
+def column_splitter(text: str):
+    """The fastest function that splits a line of ``text`` into its ASCII-blank-separated columns."""
+    if _UNICODE_ONLY_SPACE.search(text) is None:
+        return str.split
+    return _split_ascii_blanks
+
+
+def _split_ascii_blanks(line: str) -> list[str]:
+    """Split ``line`` on ASCII blanks only, keeping e.g. non-breaking spaces inside columns."""
+    stripped = line.strip(" \t\r\f\v")
+    return _ASCII_BLANKS.split(stripped) if stripped else []
+
+
+# --------------------------------------------------------------------------- CoNLL
+
+
+@dataclass(frozen=True)
+class _ColumnRule:
+    """Which columns hold the token and the tag, and which column counts cannot hold both."""
+
+    token_column: int
+    tag_column: int
+    min_columns: int
+    clash_columns: int  # a line with exactly this many columns selects the same column twice
+
+    @classmethod
+    def build(cls, path: Path, token_column: int, tag_column: int) -> _ColumnRule:
+        """Check the column choice once, for every line of ``path``."""
+        if token_column == tag_column:
+            raise WintrainError(
+                f"{path}: token_column and tag_column are both {token_column}; choose two different columns"
+            )
+        needed = max(_columns_needed(token_column), _columns_needed(tag_column), 2)
+        opposite_signs = (token_column < 0) != (tag_column < 0)
+        clash = abs(token_column - tag_column) if opposite_signs else -1
+        return cls(token_column, tag_column, needed, clash)
+
+    def accepts(self, n_columns: int) -> bool:
+        """Whether a line with ``n_columns`` columns holds a distinct token and tag."""
+        return n_columns >= self.min_columns and n_columns != self.clash_columns
+
+
+def _columns_needed(column: int) -> int:
+    """The fewest columns a line needs for index ``column`` (negative counts from the end)."""
+    return column + 1 if column >= 0 else -column
+
+
+def read_conll(path: PathLike, token_column: int = 0, tag_column: int = -1) -> Corpus:
+    """Read a CoNLL-style file of ``token ... tag`` lines into a :class:`Corpus`.
+
+    Columns are split on spaces/tabs; ``token_column`` and ``tag_column`` index them (negative
+    values count from the end).  Blank lines end sentences, ``-DOCSTART-`` lines are document
+    breaks, runs of breaks make no empty sentences, CRLF line ends and a UTF-8 BOM are accepted.
+
+    Raises:
+        WintrainError: the file is missing, unreadable, not UTF-8, has a line without a token
+            and a tag (``file:line``), or contains no tokens.
+    """
+    path = Path(path)
+    rule = _ColumnRule.build(path, token_column, tag_column)
+    text = read_utf8(path)
+    tokens, tags, starts, lines = _parse_conll(path, text, rule)
+    if not tokens:
+        raise WintrainError(
+            f"{path} contains no sentences; expected CoNLL lines 'token ... tag' with blank lines between sentences"
+        )
+    return Corpus(
+        path=path,
+        tokens=tokens,
+        tags=tags,
+        sentence_starts=np.array(starts, dtype=np.int64),
+        lines=np.array(lines, dtype=np.int32),
+    )
+
+
+def _parse_conll(
+    path: Path, text: str, rule: _ColumnRule
+) -> tuple[list[str], list[str], list[int], list[int]]:
+    """Return tokens, tags, sentence offsets (S+1 of them) and 1-based token line numbers."""
+    split = column_splitter(text)
+    token_column, tag_column = rule.token_column, rule.tag_column
+    tokens: list[str] = []
+    tags: list[str] = []
+    starts: list[int] = [0]
+    lines: list[int] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        columns = split(line)
+        if not columns or columns[0] == DOCSTART:
+            if len(tokens) > starts[-1]:
+                starts.append(len(tokens))
+            continue
+        if not rule.accepts(len(columns)):
+            raise _bad_line(path, number, line, rule)
+        tokens.append(columns[token_column])
+        tags.append(columns[tag_column])
+        lines.append(number)
+    if len(tokens) > starts[-1]:
+        starts.append(len(tokens))
+    return tokens, tags, starts, lines
+
+
+def _bad_line(path: Path, number: int, line: str, rule: _ColumnRule) -> WintrainError:
+    """The error for a line that does not hold a token and a tag."""
+    return WintrainError(
+        f"{path}:{number}: expected a token and a tag (token_column {rule.token_column}, "
+        f"tag_column {rule.tag_column}, at least {rule.min_columns} whitespace-separated columns), "
+        f"got {show_line(line)}; fix the line or end the sentence with a blank line"
+    )
+
+
+# --------------------------------------------------------------------------- raw text
+
+
+def read_text(stream_or_path: PathLike | IO[str] | IO[bytes]) -> list[list[str]]:
+    """Read raw text: one sentence per line, tokens separated by whitespace, blank lines skipped.
+
+    ``stream_or_path`` is a file path (``str`` or ``Path``) or an open text/binary stream such as
+    ``sys.stdin``.  Returns the sentences as lists of tokens.
+
+    Raises:
+        WintrainError: the file is missing/unreadable or the text is not UTF-8.
+    """
+    if isinstance(stream_or_path, (str, Path)):
+        text = read_utf8(Path(stream_or_path))
+    else:
+        text = _read_stream(stream_or_path)
+    split = column_splitter(text)
+    return [tokens for tokens in map(split, text.split("\n")) if tokens]
+
+
+def _read_stream(stream: IO[str] | IO[bytes]) -> str:
+    """Read all of ``stream``; bytes are decoded as UTF-8, a leading BOM is dropped."""
+    name = str(getattr(stream, "name", "<stream>"))
+    try:
+        content = stream.read()
+    except UnicodeDecodeError:
+        raise WintrainError(f"{name}: the input is not valid UTF-8; the text must be UTF-8 encoded") from None
+    if isinstance(content, bytes):
+        return decode_utf8(content, name)
+    return content.removeprefix("\ufeff")
+

@@ -1,0 +1,69 @@
+"""Vocabularies: string ↔ integer id, with reserved ``<pad>`` (id 0) and ``<unk>`` (id 1)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+PAD = "<pad>"
+UNK = "<unk>"
+
+
+@dataclass
+class Vocab:
+    """Words in id order.  ``words[0] == "<pad>"`` (window positions outside the sentence),
+    ``words[1] == "<unk>"`` (words never seen in training)."""
+
+    words: list[str]
+    index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.words[:2] != [PAD, UNK]:
+            raise ValueError("a vocabulary starts with <pad>, <unk>")
+        self.index = {word: i for i, word in enumerate(self.words)}
+
+    pad_id = 0
+    unk_id = 1
+
+    @classmethod
+    def build(cls, tokens: Iterable[str], min_count: int = 1) -> "Vocab":
+        """Words of ``tokens`` seen at least ``min_count`` times, most frequent first (ties: first seen)."""
+        counts = Counter(tokens)
+        kept = [word for word, count in counts.most_common() if count >= min_count and word not in (PAD, UNK)]
+        return cls([PAD, UNK] + kept)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def encode(self, tokens: Iterable[str]) -> np.ndarray:
+        """Token strings → (N,) int32 ids, unknown words → ``<unk>``."""
+        get = self.index.get
+        return np.fromiter((get(token, 1) for token in tokens), dtype=np.int32)
+
+
+@dataclass
+class TagSet:
+    """The output classes, in a fixed order (id = position)."""
+
+    tags: list[str]
+    index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.index = {tag: i for i, tag in enumerate(self.tags)}
+
+    @classmethod
+    def from_tags(cls, tags: Iterable[str]) -> "TagSet":
+        """Tags in a stable, readable order: ``O`` first, then sorted by entity type and prefix."""
+        distinct = set(tags)
+
+        def key(tag: str) -> tuple[int, str, str]:
+            prefix, _, kind = tag.partition("-")
+            return (0 if tag == "O" else 1, kind or prefix, prefix)
+
+        return cls(sorted(distinct, key=key))
+
+    def __len__(self) -> int:
+        return len(self.tags)

@@ -1,0 +1,18 @@
+"""The one error type for user mistakes.
+
+Anything the user can fix (a bad config key, a missing file, a malformed data line, a
+diverging loss) raises :class:`WintrainError` with a single-line message that names the
+file / key / line and says what to do.  The CLI catches it once, prints the line and exits
+with status 2.  Every other exception is a bug and may show a traceback (``--debug``).
+"""
+
+from __future__ import annotations
+
+
+class WintrainError(Exception):
+    """A user-facing error: ``str(error)`` is one line that says what is wrong and what to do."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))

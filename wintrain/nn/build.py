@@ -1,0 +1,93 @@
+"""Build a :class:`~wintrain.nn.model.WindowClassifier` from a config and an encoder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from wintrain.config import Config
+from wintrain.data.dataset import Encoder
+from wintrain.data.vectors import Vectors
+from wintrain.data.vocab import Vocab
+from wintrain.errors import WintrainError
+from wintrain.nn.init import INITIALIZERS
+from wintrain.nn.model import FeatureTable, ModelSpec, WindowClassifier
+
+
+@dataclass(frozen=True)
+class TableCoverage:
+    """How many vocabulary words got a pretrained vector."""
+
+    words: int
+    pretrained: int
+
+    @property
+    def fraction(self) -> float:
+        return self.pretrained / self.words if self.words else 0.0
+
+
+def word_table(
+    vocab: Vocab, vectors: Vectors | None, dim: int, config: Config, rng: np.random.Generator
+) -> tuple[np.ndarray, TableCoverage]:
+    """The (V, d) word table: pretrained rows where the word has a vector, the configured
+    ``embeddings.unknown_init`` elsewhere, and zeros for ``<pad>``."""
+    init = INITIALIZERS.build(config.embeddings.unknown_init.name, config.embeddings.unknown_init.params,
+                              f"{config.source}: embeddings.unknown_init")
+    table = init((len(vocab), dim), rng, np.float32)
+    pretrained = 0
+    if vectors is not None:
+        if vectors.dim != dim:
+            raise WintrainError(
+                f"{config.source}: embeddings.dim is {dim} but {config.embeddings.path} has {vectors.dim}-d vectors; "
+                f"set embeddings.dim: {vectors.dim}"
+            )
+        source_index = vectors.index()
+        rows = [(i, source_index[w]) for i, w in enumerate(vocab.words) if w in source_index]
+        if rows:
+            ours, theirs = np.array(rows, dtype=np.int64).T
+            table[ours] = vectors.matrix[theirs]
+        pretrained = len(rows)
+    table[vocab.pad_id] = 0.0
+    return table, TableCoverage(len(vocab) - 2, pretrained)
+
+
+def model_spec(config: Config, n_classes: int) -> ModelSpec:
+    model = config.model
+    return ModelSpec(
+        window_size=model.window_size,
+        n_classes=n_classes,
+        hidden=list(model.hidden),
+        activation=model.activation.name,
+        activation_params=model.activation.params,
+        init=model.init.name,
+        init_params=model.init.params,
+        bias_init=model.bias_init.name,
+        bias_init_params=model.bias_init.params,
+        dropout=model.dropout,
+        l2=config.loss.l2,
+        l2_embeddings=config.loss.l2_embeddings,
+    )
+
+
+def build_model(
+    config: Config,
+    encoder: Encoder,
+    rng: np.random.Generator,
+    vectors: Vectors | None = None,
+    dtype: np.dtype | type = np.float32,
+) -> tuple[WindowClassifier, TableCoverage]:
+    """The configured model with freshly initialised parameters (pretrained word vectors copied in)."""
+    words, coverage = word_table(encoder.vocab, vectors, config.embeddings.dim, config, rng)
+    dense = config.embeddings.dense_updates
+    features = [FeatureTable("word", words, config.embeddings.trainable, dense)]
+    if encoder.casing:
+        casing = INITIALIZERS.build("uniform", {}, "")((encoder.feature_sizes[1], config.features.casing_dim), rng, np.float32)
+        casing[0] = 0.0
+        features.append(FeatureTable("casing", casing, True, dense))
+    where = str(config.source or "config")
+    try:
+        model = WindowClassifier(model_spec(config, len(encoder.tagset)), features, rng, dtype)
+    except WintrainError as error:
+        raise WintrainError(f"{where}: {error}") from None
+    return model, coverage

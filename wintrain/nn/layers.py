@@ -1,0 +1,270 @@
+"""The nodes of the computation graph.
+
+Each node is a small class with ``forward`` and ``backward``.  ``forward`` keeps in
+``self.cache`` exactly what ``backward`` needs; ``backward`` takes the gradient of the loss
+with respect to the node's output and returns the gradient with respect to its input,
+writing the gradients of its own parameters into ``Parameter.grad`` — so an optimizer needs
+nothing but the list of parameters.
+
+Shapes use B = batch size, w = window size, d = embedding dimension, C = number of tags.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class Parameter:
+    """A trainable array and its gradient, side by side.
+
+    Dense parameters have ``grad`` of the same shape as ``value``.  A sparse parameter (an
+    embedding table) gets a gradient only for the rows a batch used: ``rows`` (U,) holds the
+    distinct row ids and ``grad`` (U, d) their gradients; all other rows have zero gradient.
+    ``decay`` says whether the L2 term includes it (weight matrices yes, biases no).
+    """
+
+    def __init__(self, name: str, value: np.ndarray, decay: bool = False, sparse: bool = False) -> None:
+        self.name = name
+        self.value = value
+        self.decay = decay
+        self.sparse = sparse
+        self.rows: np.ndarray | None = None
+        self.grad: np.ndarray = np.zeros((0,) + value.shape[1:], value.dtype) if sparse else np.zeros_like(value)
+
+    @property
+    def size(self) -> int:
+        return int(self.value.size)
+
+    def dense_grad(self) -> np.ndarray:
+        """The gradient as a full array of ``value``'s shape (scatters a sparse gradient)."""
+        if not self.sparse:
+            return self.grad
+        full = np.zeros_like(self.value)
+        if self.rows is not None:
+            full[self.rows] = self.grad
+        return full
+
+    def __repr__(self) -> str:
+        return f"Parameter({self.name!r}, shape={self.value.shape}, dtype={self.value.dtype})"
+
+
+class Layer:
+    """Base class of a graph node."""
+
+    cache: Any = None
+
+    def parameters(self) -> list[Parameter]:
+        return []
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+def scatter_rows(ids: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum the rows of ``values`` that share an id, without ``np.add.at``.
+
+    ids: (n,) integer row ids; values: (n, d).  Returns (rows (U,), sums (U, d)) with the
+    distinct ids in increasing order.  Sorting the ids and summing each run with
+    ``np.add.reduceat`` is many times faster than ``np.add.at``.
+    """
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
+    return sorted_ids[starts], np.add.reduceat(values[order], starts, axis=0)
+
+
+class Embedding(Layer):
+    """Lookup of a (V, d) table: ids (B, w) → vectors (B, w, d).
+
+    The gradient touches only the rows in the batch (a sparse ``Parameter``) unless
+    ``dense_updates`` asks for a full-table gradient.  A frozen table has no parameters.
+    """
+
+    def __init__(self, name: str, table: np.ndarray, trainable: bool = True, dense_updates: bool = False) -> None:
+        self.table = Parameter(name, table, decay=False, sparse=not dense_updates)
+        self.trainable = trainable
+        self.dense_updates = dense_updates
+
+    def parameters(self) -> list[Parameter]:
+        return [self.table] if self.trainable else []
+
+    @property
+    def dim(self) -> int:
+        return int(self.table.value.shape[1])
+
+    def forward(self, ids: np.ndarray, train: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+        """ids: (B, w) int → (B, w, d); written into ``out`` when given (no extra copy)."""
+        self.cache = ids
+        if out is None:
+            return self.table.value[ids]
+        return np.take(self.table.value, ids, axis=0, out=out)
+
+    def backward(self, dout: np.ndarray) -> None:
+        """dout: (B, w, d).  Sets the table's gradient; returns nothing (ids have no gradient)."""
+        if not self.trainable:
+            return None
+        ids = self.cache
+        rows, grad = scatter_rows(ids.reshape(-1), dout.reshape(-1, self.dim))
+        if self.dense_updates:
+            self.table.grad = np.zeros_like(self.table.value)
+            self.table.grad[rows] = grad
+        else:
+            self.table.rows, self.table.grad = rows, grad
+        return None
+
+
+class WindowConcat(Layer):
+    """Concatenate the looked-up feature vectors of each window position and flatten the window.
+
+    Each embedding writes straight into a slice of one reused (B, w, D) buffer, D = Σ d_f;
+    the output is its (B, w·D) view, so building the window input copies nothing twice.
+    """
+
+    def __init__(self, embeddings: list[Embedding], window_size: int, dtype: np.dtype) -> None:
+        self.embeddings = embeddings
+        self.window_size = window_size
+        self.dtype = dtype
+        self.slices: list[slice] = []
+        offset = 0
+        for embedding in embeddings:
+            self.slices.append(slice(offset, offset + embedding.dim))
+            offset += embedding.dim
+        self.width = offset
+        self._buffer = np.empty((0, window_size, offset), dtype)
+
+    @property
+    def output_dim(self) -> int:
+        return self.window_size * self.width
+
+    def forward(self, feature_ids: list[np.ndarray], train: bool = False) -> np.ndarray:
+        """feature_ids: one (B, w) id array per embedding → x: (B, w·D)."""
+        batch = feature_ids[0].shape[0]
+        if self._buffer.shape[0] < batch:
+            self._buffer = np.empty((batch, self.window_size, self.width), self.dtype)
+        buffer = self._buffer[:batch]
+        for embedding, ids, part in zip(self.embeddings, feature_ids, self.slices):
+            if len(self.embeddings) == 1:
+                embedding.forward(ids, train, out=buffer)
+            else:
+                embedding.forward(ids, train, out=buffer[:, :, part])
+        return buffer.reshape(batch, self.output_dim)
+
+    def backward(self, dx: np.ndarray) -> None:
+        """dx: (B, w·D) → each embedding's (B, w, d_f) slice."""
+        dwindow = dx.reshape(dx.shape[0], self.window_size, self.width)
+        for embedding, part in zip(self.embeddings, self.slices):
+            embedding.backward(dwindow[:, :, part])
+
+    @property
+    def needs_input_grad(self) -> bool:
+        return any(embedding.trainable for embedding in self.embeddings)
+
+
+class Affine(Layer):
+    """y = x W + b.  x: (B, n_in), W: (n_in, n_out), b: (n_out,) → y: (B, n_out).
+
+    Backward: dW = xᵀ dy, db = Σ_batch dy, dx = dy Wᵀ (skipped when nothing upstream needs it).
+    """
+
+    def __init__(self, name: str, weight: np.ndarray, bias: np.ndarray) -> None:
+        self.weight = Parameter(f"{name}.W", weight, decay=True)
+        self.bias = Parameter(f"{name}.b", bias, decay=False)
+        self.needs_input_grad = True
+
+    def parameters(self) -> list[Parameter]:
+        return [self.weight, self.bias]
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        self.cache = x
+        out = x @ self.weight.value
+        out += self.bias.value
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray | None:
+        x = self.cache
+        np.matmul(x.T, dout, out=self.weight.grad)
+        np.sum(dout, axis=0, out=self.bias.grad)
+        return dout @ self.weight.value.T if self.needs_input_grad else None
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training keep each unit with probability 1 − p and scale by 1/(1 − p),
+    so evaluation (no dropout) needs no rescaling.  x: (B, n) → (B, n)."""
+
+    def __init__(self, p: float, rng: np.random.Generator) -> None:
+        self.p = p
+        self.rng = rng
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        if not train or self.p == 0.0:
+            self.cache = None
+            return x
+        keep = 1.0 - self.p
+        mask = (self.rng.random(x.shape, dtype=np.float32) < keep).astype(x.dtype)
+        mask *= x.dtype.type(1.0 / keep)
+        self.cache = mask
+        return x * mask
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout if self.cache is None else dout * self.cache
+
+
+class SoftmaxCrossEntropy(Layer):
+    """Mean cross-entropy of a softmax: J = −(1/B) Σ_i log softmax(z_i)[y_i].
+
+    logits z: (B, C), targets y: (B,) int.  Backward: dz = (softmax(z) − onehot(y)) / B.
+    """
+
+    def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:  # type: ignore[override]
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        sums = exp.sum(axis=1, keepdims=True)
+        rows = np.arange(len(targets))
+        log_likelihood = shifted[rows, targets] - np.log(sums[:, 0])
+        exp /= sums
+        self.cache = (exp, targets)
+        return float(-log_likelihood.mean())
+
+    def backward(self, dout: float = 1.0) -> np.ndarray:  # type: ignore[override]
+        probs, targets = self.cache
+        grad = probs
+        grad[np.arange(len(targets)), targets] -= 1.0
+        grad *= grad.dtype.type(dout / len(targets))
+        return grad
+
+
+class L2Penalty:
+    """The lecture's regulariser: λ·Σθ² over the selected parameters; its gradient is 2λθ.
+
+    For a sparse parameter (an embedding table) the sum runs over the rows the batch used,
+    so the penalty never costs a pass over the whole table.
+    """
+
+    def __init__(self, l2: float, parameters: list[Parameter]) -> None:
+        self.l2 = l2
+        self.parameters = parameters
+
+    def forward(self) -> float:
+        if self.l2 == 0.0:
+            return 0.0
+        total = 0.0
+        for param in self.parameters:
+            values = param.value[param.rows] if param.sparse and param.rows is not None else param.value
+            total += float(np.vdot(values, values))
+        return self.l2 * total
+
+    def backward(self) -> None:
+        """Add 2λθ to each parameter's gradient (call after the data gradient is in place)."""
+        if self.l2 == 0.0:
+            return
+        for param in self.parameters:
+            if param.sparse:
+                if param.rows is not None:
+                    param.grad += (2.0 * self.l2) * param.value[param.rows]
+            else:
+                param.grad += param.value.dtype.type(2.0 * self.l2) * param.value

@@ -1,0 +1,173 @@
+"""The window classifier: the CS224n lecture 3–4 model as a small computation graph.
+
+    ids of each feature (B, w) ──lookup──▶ (B, w, d_f) ──concat──▶ x (B, w·D)
+        ──▶ [affine ─▶ nonlinearity ─▶ dropout] × len(hidden) ──▶ affine ──▶ logits (B, C)
+        ──▶ softmax cross-entropy   (+ L2: λ·Σθ² over the weight matrices)
+
+A *feature* is one id per word looked up in its own table: the word itself (pretrained
+vectors) and, optionally, its casing class.  All arrays are ``dtype`` (float32 for
+training, float64 for gradient checks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from wintrain.nn.activations import ACTIVATIONS
+from wintrain.nn.init import INITIALIZERS
+from wintrain.nn.layers import (
+    Affine,
+    Dropout,
+    Embedding,
+    L2Penalty,
+    Layer,
+    Parameter,
+    SoftmaxCrossEntropy,
+    WindowConcat,
+)
+
+
+@dataclass
+class FeatureTable:
+    """An embedding table for one per-word feature.  table: (V, d)."""
+
+    name: str
+    table: np.ndarray
+    trainable: bool = True
+    dense_updates: bool = False
+
+
+@dataclass
+class ModelSpec:
+    """Everything that shapes the graph (what a checkpoint needs to rebuild it)."""
+
+    window_size: int
+    n_classes: int
+    hidden: list[int]
+    activation: str = "tanh"
+    activation_params: dict[str, Any] = field(default_factory=dict)
+    init: str = "xavier_uniform"
+    init_params: dict[str, Any] = field(default_factory=dict)
+    bias_init: str = "zeros"
+    bias_init_params: dict[str, Any] = field(default_factory=dict)
+    dropout: float = 0.0
+    l2: float = 0.0
+    l2_embeddings: bool = False
+
+
+class WindowClassifier:
+    """The graph above; ``parameters()`` lists every trainable array with its gradient."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        features: list[FeatureTable],
+        rng: np.random.Generator,
+        dtype: np.dtype | type = np.float32,
+    ) -> None:
+        self.spec = spec
+        self.dtype = np.dtype(dtype)
+        self.embeddings = [
+            Embedding(f"embed.{f.name}", f.table.astype(self.dtype, copy=False), f.trainable, f.dense_updates)
+            for f in features
+        ]
+        self.concat = WindowConcat(self.embeddings, spec.window_size, self.dtype)
+        weight_init = INITIALIZERS.build(spec.init, spec.init_params, "model.init")
+        bias_init = INITIALIZERS.build(spec.bias_init, spec.bias_init_params, "model.bias_init")
+
+        self.hidden: list[tuple[Affine, Layer, Dropout]] = []
+        self.input_dropout = Dropout(spec.dropout, rng)
+        n_in = self.concat.output_dim
+        for depth, n_out in enumerate(spec.hidden, start=1):
+            affine = Affine(
+                f"hidden{depth}",
+                weight_init((n_in, n_out), rng, self.dtype),
+                bias_init((n_out,), rng, self.dtype),
+            )
+            activation = ACTIVATIONS.build(
+                spec.activation, spec.activation_params, "model.activation",
+                units=n_out, dtype=self.dtype, label=f"hidden{depth}.{spec.activation}",
+            )
+            self.hidden.append((affine, activation, Dropout(spec.dropout, rng)))
+            n_in = n_out
+        self.output = Affine("output", weight_init((n_in, spec.n_classes), rng, self.dtype),
+                             bias_init((spec.n_classes,), rng, self.dtype))
+        self.loss = SoftmaxCrossEntropy()
+        first = self.hidden[0][0] if self.hidden else self.output
+        first.needs_input_grad = self.concat.needs_input_grad
+        decayed = [p for p in self.parameters() if p.decay]
+        if spec.l2_embeddings:
+            decayed += [e.table for e in self.embeddings if e.trainable]
+        self.l2 = L2Penalty(spec.l2, decayed)
+
+    def parameters(self) -> list[Parameter]:
+        """All trainable parameters, embeddings first."""
+        params: list[Parameter] = []
+        for embedding in self.embeddings:
+            params += embedding.parameters()
+        for affine, activation, _ in self.hidden:
+            params += affine.parameters() + activation.parameters()
+        return params + self.output.parameters()
+
+    def forward(self, feature_ids: list[np.ndarray], train: bool = False) -> np.ndarray:
+        """feature_ids: one (B, w) int array per feature → logits (B, C)."""
+        h = self.input_dropout.forward(self.concat.forward(feature_ids, train), train)
+        for affine, activation, dropout in self.hidden:
+            h = dropout.forward(activation.forward(affine.forward(h, train), train), train)
+        return self.output.forward(h, train)
+
+    def backward(self, dlogits: np.ndarray) -> None:
+        """dlogits: (B, C).  Fills every parameter's gradient (data term only)."""
+        grad = self.output.backward(dlogits)
+        for affine, activation, dropout in reversed(self.hidden):
+            grad = affine.backward(activation.backward(dropout.backward(grad)))
+        if grad is not None:
+            self.concat.backward(self.input_dropout.backward(grad))
+
+    def loss_and_grads(self, feature_ids: list[np.ndarray], targets: np.ndarray, train: bool = True) -> tuple[float, float]:
+        """One training step's forward and backward pass.
+
+        feature_ids: one (B, w) id array per feature; targets: (B,) tag ids.
+        Returns (J, data loss) with J = mean cross-entropy + λ·Σθ², and leaves ∂J/∂θ in each
+        parameter's ``grad``.
+        """
+        data_loss = self.loss.forward(self.forward(feature_ids, train), targets)
+        self.backward(self.loss.backward())
+        penalty = self.l2.forward()
+        self.l2.backward()
+        return data_loss + penalty, data_loss
+
+    def predict_scores(self, feature_ids: list[np.ndarray], batch_size: int = 8192) -> np.ndarray:
+        """Logits for N windows, computed in large batches with no gradient bookkeeping.  → (N, C)."""
+        n = feature_ids[0].shape[0]
+        scores = np.empty((n, self.spec.n_classes), dtype=self.dtype)
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            scores[start:stop] = self.forward([ids[start:stop] for ids in feature_ids], train=False)
+        return scores
+
+    def predict(self, feature_ids: list[np.ndarray], batch_size: int = 8192) -> np.ndarray:
+        """Most likely tag id per window → (N,) int."""
+        return self.predict_scores(feature_ids, batch_size).argmax(axis=1)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Every array that defines the model (embedding tables even when frozen), by name."""
+        arrays = {e.table.name: e.table.value for e in self.embeddings}
+        arrays.update({p.name: p.value for p in self.parameters()})
+        return arrays
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Copy arrays saved by :meth:`state` into this model (shapes must match)."""
+        targets = {e.table.name: e.table for e in self.embeddings}
+        targets.update({p.name: p for p in self.parameters()})
+        for name, param in targets.items():
+            value = arrays[name]
+            if value.shape != param.value.shape:
+                raise ValueError(f"{name}: saved shape {value.shape} != model shape {param.value.shape}")
+            param.value[...] = value
+
+    def count_parameters(self) -> int:
+        return sum(p.size for p in self.parameters())

@@ -1,0 +1,248 @@
+"""Optimizers: how a gradient becomes an update.
+
+Each optimizer reads ``Parameter.value`` / ``Parameter.grad`` and keeps its own state
+(moments, accumulators) in ``self.state[param.name]`` — apart from its hyper-parameters, so
+the state can be checkpointed as plain arrays.  The learning rate is passed to every
+:meth:`Optimizer.step`, because the schedule owns it.
+
+Embedding tables carry a *sparse* gradient (only the rows in the batch).  By default an
+optimizer applies exactly the dense update it would apply to the full gradient (zeros in
+the untouched rows) — for SGD and Adagrad that touches only the batch rows anyway, for
+momentum methods it decays every row's state.  ``sparse_adam`` is the lazy variant: Adam
+whose moments and values change only in the rows of the batch (PyTorch's SparseAdam).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from wintrain.nn.layers import Parameter
+from wintrain.registry import Registry
+
+OPTIMIZERS: Registry["Optimizer"] = Registry("optimizer")
+
+
+class Optimizer:
+    """Base class.  Subclasses implement :meth:`update` (dense) and may override :meth:`update_rows`."""
+
+    def __init__(self, params: list[Parameter]) -> None:
+        self.params = params
+        self.state: dict[str, dict[str, np.ndarray]] = {p.name: {} for p in params}
+        self.steps = 0
+
+    def slot(self, param: Parameter, name: str, fill: float = 0.0) -> np.ndarray:
+        """A state array shaped like the parameter, created on first use."""
+        slots = self.state[param.name]
+        if name not in slots:
+            slots[name] = np.full_like(param.value, fill)
+        return slots[name]
+
+    def step(self, lr: float) -> None:
+        """Apply one update with learning rate ``lr`` to every parameter."""
+        self.steps += 1
+        for param in self.params:
+            if param.sparse:
+                if param.rows is not None and len(param.rows):
+                    self.update_rows(param, lr)
+            else:
+                self.update(param, param.grad, lr)
+
+    def update(self, param: Parameter, grad: np.ndarray, lr: float) -> None:
+        raise NotImplementedError
+
+    def update_rows(self, param: Parameter, lr: float) -> None:
+        """Sparse gradient (``param.rows``, ``param.grad``): the dense update with zeros elsewhere."""
+        self.update(param, param.dense_grad(), lr)
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Optimizer state as flat ``{"param/slot": array}`` plus the step count."""
+        arrays = {f"{p}/{s}": a for p, slots in self.state.items() for s, a in slots.items()}
+        arrays["steps"] = np.array(self.steps, dtype=np.int64)
+        return arrays
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.steps = int(arrays["steps"])
+        for key, value in arrays.items():
+            if key != "steps":
+                param, _, slot = key.rpartition("/")
+                self.state[param][slot] = value.copy()
+
+
+@OPTIMIZERS.register("sgd")
+class SGD(Optimizer):
+    """θ ← θ − lr·g; with momentum μ: v ← μv + g, θ ← θ − lr·v
+    (Nesterov: θ ← θ − lr·(g + μv))."""
+
+    def __init__(self, params: list[Parameter], momentum: float = 0.0, nesterov: bool = False) -> None:
+        super().__init__(params)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self.momentum = momentum
+        self.nesterov = nesterov
+
+    def update(self, param, grad, lr):
+        if self.momentum == 0.0:
+            param.value -= param.value.dtype.type(lr) * grad
+            return
+        velocity = self.slot(param, "velocity")
+        velocity *= self.momentum
+        velocity += grad
+        direction = grad + self.momentum * velocity if self.nesterov else velocity
+        param.value -= param.value.dtype.type(lr) * direction
+
+    def update_rows(self, param, lr):
+        if self.momentum == 0.0:  # zero gradient rows do not move: the lazy update is exact
+            param.value[param.rows] -= param.value.dtype.type(lr) * param.grad
+        else:
+            super().update_rows(param, lr)
+
+
+@OPTIMIZERS.register("adagrad")
+class Adagrad(Optimizer):
+    """G ← G + g²;  θ ← θ − lr·g / (√G + ε)  (Duchi et al. 2011)."""
+
+    def __init__(self, params: list[Parameter], eps: float = 1e-10, initial_accumulator: float = 0.0) -> None:
+        super().__init__(params)
+        self.eps = eps
+        self.initial_accumulator = initial_accumulator
+
+    def update(self, param, grad, lr):
+        accumulator = self.slot(param, "sum_sq", self.initial_accumulator)
+        accumulator += grad * grad
+        param.value -= param.value.dtype.type(lr) * grad / (np.sqrt(accumulator) + self.eps)
+
+    def update_rows(self, param, lr):  # rows with zero gradient do not change: lazy is exact
+        rows, grad = param.rows, param.grad
+        accumulator = self.slot(param, "sum_sq", self.initial_accumulator)
+        accumulated = accumulator[rows] + grad * grad
+        accumulator[rows] = accumulated
+        param.value[rows] -= param.value.dtype.type(lr) * grad / (np.sqrt(accumulated) + self.eps)
+
+
+@OPTIMIZERS.register("rmsprop")
+class RMSprop(Optimizer):
+    """v ← ρv + (1−ρ)g²;  θ ← θ − lr·g / (√v + ε)  (Hinton's lecture 6e);
+    with momentum μ: b ← μb + g/(√v + ε), θ ← θ − lr·b."""
+
+    def __init__(self, params: list[Parameter], rho: float = 0.9, eps: float = 1e-8, momentum: float = 0.0) -> None:
+        super().__init__(params)
+        if not 0.0 <= rho < 1.0:
+            raise ValueError(f"rho must be in [0, 1), got {rho}")
+        self.rho, self.eps, self.momentum = rho, eps, momentum
+
+    def update(self, param, grad, lr):
+        mean_sq = self.slot(param, "mean_sq")
+        mean_sq *= self.rho
+        mean_sq += (1.0 - self.rho) * grad * grad
+        scaled = grad / (np.sqrt(mean_sq) + self.eps)
+        if self.momentum:
+            buffer = self.slot(param, "momentum")
+            buffer *= self.momentum
+            buffer += scaled
+            scaled = buffer
+        param.value -= param.value.dtype.type(lr) * scaled
+
+
+@OPTIMIZERS.register("adam")
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015):  m ← β1·m + (1−β1)g,  v ← β2·v + (1−β2)g²,
+    m̂ = m/(1−β1^t),  v̂ = v/(1−β2^t),  θ ← θ − lr·m̂/(√v̂ + ε).
+    With ``amsgrad`` the denominator uses the running maximum of v̂ (Reddi et al. 2018)."""
+
+    def __init__(
+        self,
+        params: list[Parameter],
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(params)
+        for label, beta in (("beta1", beta1), ("beta2", beta2)):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"{label} must be in [0, 1), got {beta}")
+        self.beta1, self.beta2, self.eps, self.amsgrad = beta1, beta2, eps, amsgrad
+
+    def step_size(self, lr: float) -> tuple[float, float]:
+        """(lr / (1 − β1^t), √(1 − β2^t)): bias corrections folded into two scalars."""
+        t = self.steps
+        return lr / (1.0 - self.beta1**t), math.sqrt(1.0 - self.beta2**t)
+
+    def adam_direction(self, m: np.ndarray, v: np.ndarray, grad: np.ndarray, v_max: np.ndarray | None) -> np.ndarray:
+        """Update m and v in place; return m / (√v̂·√(1−β2^t) + ε·√(1−β2^t)) pieces for the caller."""
+        m *= self.beta1
+        m += (1.0 - self.beta1) * grad
+        v *= self.beta2
+        v += (1.0 - self.beta2) * (grad * grad)
+        if v_max is not None:
+            np.maximum(v_max, v, out=v_max)
+            return v_max
+        return v
+
+    def update(self, param, grad, lr):
+        m, v = self.slot(param, "m"), self.slot(param, "v")
+        denominator_source = self.adam_direction(m, v, grad, self.slot(param, "v_max") if self.amsgrad else None)
+        scale, correction2 = self.step_size(lr)
+        denominator = np.sqrt(denominator_source)
+        denominator /= correction2
+        denominator += self.eps
+        param.value -= param.value.dtype.type(scale) * (m / denominator)
+
+
+@OPTIMIZERS.register("adamw")
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019): θ ← θ − lr·wd·θ, then the Adam step.
+    Decay applies to the parameters the L2 term would select (weight matrices), not to biases."""
+
+    def __init__(
+        self,
+        params: list[Parameter],
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        amsgrad: bool = False,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(params, beta1, beta2, eps, amsgrad)
+        self.weight_decay = weight_decay
+
+    def update(self, param, grad, lr):
+        if param.decay and self.weight_decay:
+            param.value *= param.value.dtype.type(1.0 - lr * self.weight_decay)
+        super().update(param, grad, lr)
+
+
+@OPTIMIZERS.register("sparse_adam")
+class SparseAdam(Adam):
+    """Adam for dense parameters; *lazy* Adam for embedding tables: only the rows in the batch
+    update their moments and values (the lecture's SparseAdam).  The bias correction uses the
+    global step t, so a row present in every batch follows dense Adam exactly."""
+
+    def update_rows(self, param, lr):
+        rows, grad = param.rows, param.grad
+        m_all, v_all = self.slot(param, "m"), self.slot(param, "v")
+        m, v = m_all[rows], v_all[rows]
+        v_max_all = self.slot(param, "v_max") if self.amsgrad else None
+        v_max = v_max_all[rows] if v_max_all is not None else None
+        denominator_source = self.adam_direction(m, v, grad, v_max)
+        m_all[rows], v_all[rows] = m, v
+        if v_max_all is not None:
+            v_max_all[rows] = v_max
+        scale, correction2 = self.step_size(lr)
+        denominator = np.sqrt(denominator_source)
+        denominator /= correction2
+        denominator += self.eps
+        param.value[rows] -= param.value.dtype.type(scale) * (m / denominator)
+
+
+def clip_global_norm(params: list[Parameter], max_norm: float) -> float:
+    """Scale every gradient by min(1, max_norm / ‖g‖), ‖g‖ the norm of all gradients together.
+    Returns the norm before clipping."""
+    total = math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params))
+    if total > max_norm:
+        factor = max_norm / (total + 1e-12)
+        for param in params:
+            param.grad *= param.grad.dtype.type(factor)
+    return total
