@@ -43,7 +43,7 @@ written as token strings with three kinds of item:
   ``{CITY}``, ``{COUNTRY}``, ``{LOC}``, ``{COMPANY}``, ``{CLUB}``, ``{BODY}``,
   ``{PAPER}``, ``{ORG}``, ``{NAT}``, ``{LANG}``, ``{EVENT}``, ``{MINISTRY}``, ...)
   or an ``O`` filler (``{DAY}``, ``{MONTH}``, ``{YEAR}``, ``{NUM}``, ``{PCT}``,
-  ``{SCORE}``, ``{SET}``, ``{ORD}``, ``{COMMODITY}``, ...); ``{LP}`` and ``{RP}``
+  ``{SCORE}``, ``{DRAW}``, ``{SET}``, ``{ORD}``, ``{COMMODITY}``, ...); ``{LP}`` and ``{RP}``
   are the literal tokens ``(`` and ``)``.
 
 Entities are drawn from lists of real English first names, surnames, cities,
@@ -328,6 +328,27 @@ P_AMBIG = {"first": 0.10, "sur": 0.08, "city": 0.12, "country": 0.12,
            "company": 0.12, "club": 0.20}
 P_CORE = {"country": 0.20, "city": 0.12, "nat": 0.22}
 
+# Names written with a (lowercase, O-tagged) "the" in running text.
+NEEDS_THE = {("LOC", n) for n in [
+    "United States", "Philippines", "Netherlands", "Czech Republic", "Dominican Republic",
+    "United Arab Emirates", "Ivory Coast", "Amazon", "Sahara", "Balkans", "Caribbean",
+    "Himalayas", "Alps"]} | {("ORG", n) for n in [
+    "United Nations", "European Union", "World Bank", "Red Cross", "IMF",
+    "International Monetary Fund", "World Health Organisation", "World Trade Organisation",
+    "Security Council", "Supreme Court", "Federal Reserve", "European Commission",
+    "Arab League", "Labour Party", "Conservative Party", "Democratic Party",
+    "Republican Party", "Liberal Party", "Green Party", "National Front", "Social Democrats",
+    "African Union", "Olympic Committee", "European Parliament", "Central Bank",
+    "Justice Department", "State Department", "Senate", "Pentagon", "Bundesbank",
+    "Commonwealth", "Taliban"]}
+
+
+
+def needs_the(etype: str, tokens: list[str]) -> bool:
+    text = " ".join(tokens)
+    return (etype, text) in NEEDS_THE or (etype == "ORG" and text.startswith(("Bank of ", "University of ")))
+
+
 # --------------------------------------------------------------------------- #
 # O fillers.                                                                   #
 # --------------------------------------------------------------------------- #
@@ -365,7 +386,7 @@ TEMPLATES = [
     (2, "(Troops|Rebels|Soldiers|Police) (crossed|entered|attacked) the border between {COUNTRY} and {COUNTRY} (early|late) on {DAY} , (officials|witnesses) said ."),
     (2, "(Residents|Farmers|Workers|Villagers) in (northern|southern|eastern|western|central) {COUNTRY} (said|complained) that (prices|wages|taxes|rents) had (risen|fallen) sharply (this year|since {MONTH}|) ."),
     (2, "{NAT} (voters|workers|students|farmers|doctors) (protested|marched|gathered) outside the {BODY} (headquarters|offices|building) in {CITY} on {DAY} ."),
-    (2, "{PER} , the {MISCADJ} (leader|politician|senator|bishop) , (said|told) (a rally|supporters|a news conference) in {REGION} that (the|his) (party|movement|government) would (win|fight|survive) ."),
+    (2, "{PER} , the {MISCADJ} (leader|politician|senator|bishop) , told (a rally|supporters|a news conference) in {REGION} that (the|his) (party|movement|government) would (win|fight|survive) ."),
     (2, "(The|A) {BODY} (delegation|team|mission) (will|is to) (visit|arrive in) {COUNTRY} (next|on) {DAY} to (discuss|review|monitor) the (elections|ceasefire|crisis) ."),
     (2, "(Talks|Negotiations) between {BODY} and {ORG} (broke down|resumed|ended) (on|late on) {DAY} in {CITY} , (a spokesman said|officials said|sources said) ."),
     (2, "\" We are (very|quite|not) (happy|pleased|disappointed|surprised) with the (result|decision|outcome|vote) , \" {PER} (said|told reporters|said in {CITY}) ."),
@@ -378,7 +399,7 @@ TEMPLATES = [
     (3, "Shares of {COMPANY} (rose|fell|jumped|dropped|slipped) {NUM} cents to {PRICE} (after|as|when) the company (reported|announced|forecast) (higher|lower|record|weak|strong) (profits|earnings|sales) ."),
     (3, "{COMPANY} (said|announced) on {DAY} it (would|will|plans to|agreed to) (buy|acquire|sell) {COMPANY} for $ {MONEY} (million|billion) ."),
     (2, "{COMPANY} (reported|posted) a (net|quarterly|first-half) (profit|loss) of {MONEY} (million|billion) (dollars|euros|pounds|yen) , (up|down) from {MONEY} (million|billion) a year (earlier|ago) ."),
-    (3, "{PER} , (a spokesman|a spokeswoman|chairman|chief executive|director|president) (for|of|at) {ORG} , said the (company|group|bank) would (cut|add|create) {NUM} jobs in {LOC} ."),
+    (3, "{PER} , (a spokesman|a spokeswoman|chairman|chief executive|director|president) (for|of|at) {ORG} , said the (company|group) would (cut|add|create) {NUM} jobs in {LOC} ."),
     (2, "The {COMPANY} (chairman|chief executive|founder|president) , {PER} , said (sales|demand|exports|shipments) to {COUNTRY} (had|have|has) (doubled|slowed|increased|fallen) (this year|since {MONTH}|) ."),
     (2, "Mr. {SUR} (told|said in) (an interview|a statement) that {COMPANY} (would|could|might) (close|open|expand|sell) its (plant|factory|office|headquarters) in {CITY} ."),
     (2, "The {CBANK} (left|kept) interest rates (unchanged|steady) on {DAY} (, as expected|, analysts said|) ."),
@@ -386,12 +407,13 @@ TEMPLATES = [
     (2, "{COMMODITY} prices (rose|fell|jumped|dropped|eased) {PCT} percent in {CITY} (on {DAY}|last week|in {MONTH}) because of (strong|weak|poor|record) (demand|supply|harvests) ."),
     (1, "The price of {COMMODITY} (rose|fell|climbed|slipped) to {PRICE} (dollars|euros|pounds) a (tonne|ton|kilo|pound) (on {DAY}|in {MONTH}|last week) , (traders|dealers|analysts) said ."),
     (2, "(Dealers|Traders|Analysts) in {CITY} said the (dollar|yen|euro|pound|index) (rose|fell|was steady) (on {DAY}|in early trading|in thin trading) after (the|a) {NAT} (report|survey|announcement) ."),
-    (1, "The (main|benchmark|blue chip|composite) index (rose|fell|gained|lost) {NUM} points , or {PCT} percent , to {NUM} (in|on) (light|heavy|thin|active) trading ."),
+    (1, "The (main|benchmark|blue chip|composite) index (rose|fell|gained|lost) {NUM} points , or {PCT} percent , (to a record high|to its lowest level this year|by the close) (in|on) (light|heavy|thin|active) trading ."),
     (2, "(According to|Sources at|Officials at) {ORG} , the (deal|merger|contract|takeover) (is|was) worth {MONEY} (million|billion) (dollars|pounds|euros) ."),
     (1, "{PER} , who (founded|runs|joined) {COMPANY} in {YEAR} , (was|is) (born|based) in {CITY} ."),
     # sport
-    (4, "{CLUB} (beat|defeated|drew with|lost to|were beaten by) {CLUB} {SCORE} (in|at) {CITY} on {DAY} ."),
-    (3, "{PER} scored (twice|the winner|a late goal|in the {ORD} minute|a penalty) as {CLUB} (beat|edged|crushed|held) {CLUB} {SCORE} (on {DAY}|) ."),
+    (3, "{CLUB} (beat|defeated|lost to|were beaten by) {CLUB} {SCORE} (in|at) {CITY} on {DAY} ."),
+    (1, "{CLUB} drew {DRAW} with {CLUB} (in|at) {CITY} on {DAY} , (a result|a point) that (helped|suited) neither side ."),
+    (3, "{PER} scored (twice|the winner|a late goal|in the {ORD} minute|a penalty) as {CLUB} (beat|edged|crushed) {CLUB} {SCORE} (on {DAY}|) ."),
     (3, "{PER} {LP} {COUNTRY} {RP} (beat|defeated|lost to|beat {ORD} seed) {PER} {LP} {COUNTRY} {RP} {SET} {SET} (at the {EVENT}|) ."),
     (2, "{NAT} (striker|midfielder|defender|goalkeeper|captain) {PER} (joined|signed for|left|agreed terms with) {CLUB} (on {DAY}|last week|in {MONTH}) ."),
     (2, "{CLUB} (manager|coach) {PER} said his (side|team|players) (deserved|needed|earned) the (win|point|result) against {CLUB} ."),
@@ -412,10 +434,18 @@ TEMPLATES = [
     (1, "The (study|survey|report) by {ORG} (showed|found|said) that {PCT} percent of {NAT} (companies|households|voters|students) (expect|want|support) (lower|higher) (taxes|rates|prices) ."),
     (1, "(She|He) (bought|sold|ate|ordered) (an apple|some turkey|an orange|some bread|coffee) (in|at) a (shop|market|cafe) in {CITY} (on {DAY}|last week|) , {PER} said ."),
     (1, "(Heavy|Light|Steady) (rain|snow) (fell|is expected) in {REGION} and parts of {COUNTRY} (on {DAY}|this week|overnight) , the (weather|met) office said ."),
+    # generic contexts: the neighbours do not give the type away
+    (6, "{ANY} (said|announced|confirmed|denied) (on {DAY}|in a statement|late on {DAY}|) that the (talks|plan|deal|sale|merger) would (go ahead|be delayed|collapse|be reviewed) ."),
+    (4, "{ANY} 's (decision|offer|plan|refusal|bid) to (sell|close|cut|buy|reopen) the (plant|mine|stake|airline|port) (surprised|angered|pleased|worried) {ANY} ."),
+    (3, "The (meeting|summit|conference|talks) (was|were) attended by (representatives of|officials from|delegates from|) {ANY} , {ANY} and {ANY} ."),
+    (3, "(Talks|Negotiations|Relations) (with|between) {ANY} and {ANY} (have|had) (improved|worsened|stalled) since {MONTH} , (he|she|the minister|the report) said ."),
+    (2, "(He|She|The minister|The report) (compared|contrasted) {ANY} with {ANY} , (saying|adding) that (both|neither) had (done|acted) (enough|well|badly) ."),
+    (3, "(Support|Criticism|Pressure) from {ANY} (helped|forced|persuaded) {ANY} to (change|drop|delay) the (plan|bid|policy) , {SUR} said ."),
+    (2, "\" (This|That|It) is (good|bad|important) news for {ANY} , \" said {SUR} , adding that {ANY} (would|could|might) (benefit|suffer|respond) ."),
     # longer, two-clause sentences
     (2, "{PER} , who was (appointed|elected|named) (chairman|president|chief executive) of {ORG} in {YEAR} , said on {DAY} that the (company|group) would (move|shift) (some|most) (jobs|production|operations) from {CITY} to {CITY} (by the end of the year|next year|) ."),
     (2, "(After|Before) (talks|a meeting) with {NAT} (officials|leaders|ministers) in {CITY} , {PER} said {COUNTRY} was (ready|not ready|willing) to (sign|discuss|accept) a (deal|treaty|ceasefire) with {COUNTRY} , but (gave|offered) no (details|timetable) ."),
-    (2, "{CLUB} , who (lost|won) {SCORE} (to|against) {CLUB} last week , are {ORD} in the (league|table|standings) , {NUM} points (behind|ahead of) {CLUB} , who (play|host|visit) {CLUB} on {DAY} ."),
+    (2, "{CLUB} , who (lost {SCORE} to|won {SCORE} against|drew {DRAW} with) {CLUB} last week , are {ORD} in the (league|table|standings) , {NUM} points (behind|ahead of) {CLUB} , who (play|host|visit) {CLUB} on {DAY} ."),
     (1, "{COMPANY} , which (makes|sells) (cars|phones|computers|drugs|beer|shoes) in {NUM} countries , said its (sales|profits) in {COUNTRY} and {COUNTRY} (fell|rose) {PCT} percent in the (first|second|third|fourth) quarter , (while|but) sales in {COUNTRY} were (flat|higher|lower) ."),
     # short sentences
     (2, "{COMPANY} (shares|stock) (rose|fell|slipped|gained) {PCT} percent on {DAY} ."),
@@ -539,7 +569,10 @@ class SentenceMaker:
         return self.university()
 
     def central_bank(self) -> str:
-        return f"Bank of {self.country()}"
+        country = self.country()
+        if ("LOC", country) in NEEDS_THE:
+            return f"Bank of the {country}"
+        return f"Bank of {country}"
 
     def university(self) -> str:
         if self.rng.random() < 0.6:
@@ -586,8 +619,13 @@ class SentenceMaker:
         return f"{self.rng.randint(1, 9)}.{self.rng.randint(1, 9)}"
 
     def score(self) -> str:
+        """A winning football score such as 2-1."""
         a = self.rng.choice([1, 1, 2, 2, 2, 3, 3, 4, 5])
-        return f"{a}-{self.rng.randint(0, a)}" if self.rng.random() < 0.75 else f"{a}-{a}"
+        return f"{a}-{self.rng.randint(0, a - 1)}"
+
+    def draw(self) -> str:
+        a = self.rng.choice([0, 1, 1, 2, 2, 3])
+        return f"{a}-{a}"
 
     def tennis_set(self) -> str:
         return self.rng.choice(["6-0", "6-1", "6-2", "6-3", "6-4", "7-5", "7-6", "3-6", "4-6", "2-6"])
@@ -626,6 +664,10 @@ class SentenceMaker:
             return self.central_bank().split(), "ORG"
         if name == "UNIV":
             return self.university().split(), "ORG"
+        if name == "ANY":  # any entity type, for contexts that do not reveal it
+            kind = rng.choices(["PER", "SUR", "COMPANY", "BODY", "COUNTRY", "CITY", "CLUB"],
+                               weights=[20, 20, 20, 10, 15, 10, 5])[0]
+            return self.slot(kind)
         if name == "MINISTRY":
             return rng.choice(MINISTRIES).split(), "ORG"
         if name == "NAT":
@@ -646,6 +688,7 @@ class SentenceMaker:
             "PRICE": self.price,
             "MONEY": self.money,
             "SCORE": self.score,
+            "DRAW": self.draw,
             "SET": self.tennis_set,
             "ORD": lambda: rng.choice(ORDINALS),
             "COMMODITY": lambda: rng.choice(COMMODITIES),
@@ -673,6 +716,8 @@ class SentenceMaker:
             slot, alts, word = m.groups()
             if slot is not None:
                 tokens, etype = self.slot(slot)
+                if needs_the(etype, tokens) and (not out or out[-1][0] not in ("the", "The", "(")):
+                    out.append(("the", "O"))
                 for i, tok in enumerate(tokens):
                     out.append((tok, "O" if etype == "O" else ("B-" if i == 0 else "I-") + etype))
             elif alts is not None:
@@ -702,6 +747,22 @@ def _check_template_syntax() -> None:
             raise SystemExit(f"unbalanced template: {t}")
 
 
+def entities(sent: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(type, text) of each IOB2 entity in *sent*."""
+    found: list[tuple[str, list[str]]] = []
+    for tok, tag in sent:
+        if tag.startswith("B-"):
+            found.append((tag[2:], [tok]))
+        elif tag.startswith("I-"):
+            found[-1][1].append(tok)
+    return [(etype, " ".join(toks)) for etype, toks in found]
+
+
+def has_repeated_entity(sent: list[tuple[str, str]]) -> bool:
+    names = [text for _, text in entities(sent)]
+    return len(names) != len(set(names))
+
+
 def generate(seed: int) -> dict[str, list[list[tuple[str, str]]]]:
     _check_template_syntax()
     pools = build_pools(Random(seed))
@@ -716,7 +777,7 @@ def generate(seed: int) -> dict[str, list[list[tuple[str, str]]]]:
         while total < TARGET_TOKENS[split]:
             template = rng.choices(templates, weights=weights)[0]
             sent = maker.render(template)
-            if not MIN_LEN <= len(sent) <= MAX_LEN:
+            if not MIN_LEN <= len(sent) <= MAX_LEN or has_repeated_entity(sent):
                 continue
             sentences.append(sent)
             total += len(sent)

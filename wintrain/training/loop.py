@@ -199,7 +199,8 @@ class Trainer:
             features, targets = data.batch(index)
             if schedule.per_step:
                 lr = schedule.lr(epoch - 1, self.global_step, self.history)
-            loss, _ = model.loss_and_grads(features, targets, train=True)
+            with np.errstate(over="ignore", invalid="ignore"):  # a non-finite loss is reported below
+                loss, _ = model.loss_and_grads(features, targets, train=True)
             if not math.isfinite(loss):
                 raise WintrainError(
                     f"training diverged: loss is {loss} at epoch {epoch}, step {step + 1} (lr {lr:.3g}); "

@@ -1,0 +1,66 @@
+"""Shared fixtures: tiny data sets written in the test, and the path to ../shared when present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+PEOPLE = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank"]
+PLACES = ["Paris", "Berlin", "Rome", "Madrid", "Oslo", "Vienna"]
+VERBS = ["visited", "left", "saw", "liked"]
+
+
+def tiny_sentences(n: int, seed: int) -> list[list[tuple[str, str]]]:
+    """Sentences like "Alice visited Paris ." with PER/LOC tags: learnable in a few epochs."""
+    rng = np.random.default_rng(seed)
+    sentences = []
+    for _ in range(n):
+        person, place, verb = rng.choice(PEOPLE), rng.choice(PLACES), rng.choice(VERBS)
+        sentence = [(person, "B-PER"), (verb, "O"), (place, "B-LOC")]
+        if rng.random() < 0.5:
+            sentence = [("yesterday", "O")] + sentence
+        sentences.append(sentence + [(".", "O")])
+    return sentences
+
+
+def write_conll(path: Path, sentences: list[list[tuple[str, str]]]) -> Path:
+    path.write_text("\n\n".join("\n".join(f"{t} {g}" for t, g in s) for s in sentences) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny_data(tmp_path: Path) -> dict[str, Path]:
+    """train/dev/test CoNLL files plus a 10-d GloVe-style vector file, and a config using them."""
+    paths = {
+        "train": write_conll(tmp_path / "train.txt", tiny_sentences(60, 0)),
+        "dev": write_conll(tmp_path / "dev.txt", tiny_sentences(20, 1)),
+        "test": write_conll(tmp_path / "test.txt", tiny_sentences(20, 2)),
+    }
+    rng = np.random.default_rng(3)
+    words = [w.lower() for w in PEOPLE + PLACES + VERBS] + ["yesterday", "."]
+    lines = [w + " " + " ".join(f"{x:.4f}" for x in rng.normal(size=10)) for w in words]
+    paths["vectors"] = tmp_path / "vectors.txt"
+    paths["vectors"].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    paths["config"] = tmp_path / "tiny.yaml"
+    paths["config"].write_text(
+        "seed: 3\n"
+        "data: {train: train.txt, dev: dev.txt, test: test.txt}\n"
+        "embeddings: {path: vectors.txt, dim: 10}\n"
+        "model: {window_size: 3, hidden: [16]}\n"
+        "optimizer: {name: sparse_adam, lr: 0.01}\n"
+        "train: {epochs: 3, batch_size: 16}\n",
+        encoding="utf-8",
+    )
+    return paths
+
+
+def shared_or_skip(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not present (../shared is only beside a development checkout)")
+    return path

@@ -1,0 +1,74 @@
+"""The whole model's analytic gradients against centred finite differences (float64)."""
+
+import numpy as np
+import pytest
+
+from wintrain.nn.activations import ACTIVATIONS
+from wintrain.nn.gradcheck import check_gradients, relative_error
+from wintrain.nn.model import FeatureTable, ModelSpec, WindowClassifier
+
+
+def small_model(activation: str, l2: float, hidden: list[int], dropout: float = 0.0) -> WindowClassifier:
+    rng = np.random.default_rng(7)
+    spec = ModelSpec(window_size=3, n_classes=4, hidden=hidden, activation=activation, l2=l2,
+                     l2_embeddings=l2 > 0, dropout=dropout)
+    features = [FeatureTable("word", rng.normal(size=(15, 5))), FeatureTable("casing", rng.normal(size=(6, 2)))]
+    return WindowClassifier(spec, features, np.random.default_rng(11), np.float64)
+
+
+def batch(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 15, (9, 3)), rng.integers(0, 6, (9, 3))], rng.integers(0, 4, 9)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS.names())
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+@pytest.mark.parametrize("hidden", [[7], [6, 5]], ids=["1-hidden", "2-hidden"])
+def test_every_parameter_matches_finite_differences(activation, l2, hidden):
+    model = small_model(activation, l2, hidden)
+    features, targets = batch()
+    results = check_gradients(model, features, targets, max_entries=10_000)
+    names = {r.name for r in results}
+    assert {"embed.word", "embed.casing", "output.W", "output.b", "hidden1.W"} <= names
+    for result in results:
+        assert result.relative_error < 1e-6, result
+
+
+def test_gradcheck_catches_a_wrong_gradient():
+    model = small_model("tanh", 0.0, [7])
+    features, targets = batch()
+    original = model.output.backward
+
+    def broken(dout):
+        grad = original(dout)
+        model.output.weight.grad *= 1.01
+        return grad
+
+    model.output.backward = broken
+    failed = [r for r in check_gradients(model, features, targets) if not r.passed()]
+    assert [r.name for r in failed] == ["output.W"]
+
+
+def test_sparse_embedding_gradient_covers_only_batch_rows():
+    model = small_model("relu", 0.0, [7])
+    features, targets = batch()
+    model.loss_and_grads(features, targets, train=False)
+    table = model.embeddings[0].table
+    assert np.array_equal(table.rows, np.unique(features[0]))
+    assert table.grad.shape == (len(table.rows), 5)
+
+
+def test_relative_error_is_scale_free():
+    a = np.array([1.0, 2.0, 3.0])
+    assert relative_error(a, a) == 0.0
+    assert relative_error(a * 1e-9, a * 1e-9 * (1 + 1e-3)) == pytest.approx(1e-3 / (1 + 1e-3))
+
+
+def test_dropout_is_off_in_evaluation_and_scaled_in_training():
+    model = small_model("tanh", 0.0, [50], dropout=0.5)
+    features, _ = batch()
+    assert np.array_equal(model.forward(features, train=False), model.forward(features, train=False))
+    x = np.ones((2000, 10))
+    out = model.input_dropout.forward(x, train=True)
+    assert set(np.unique(out)) <= {0.0, 2.0}
+    assert abs(out.mean() - 1.0) < 0.05

@@ -1,0 +1,75 @@
+"""The command line as a user runs it: exit codes, one-line errors, outputs."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def wintrain(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "wintrain", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def assert_one_line_error(result, *needles):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_version_and_help():
+    assert wintrain("--version").stdout.startswith("wintrain ")
+    help_text = wintrain("--help").stdout
+    assert "train" in help_text and "eval" in help_text
+
+
+def test_misspelled_key_exits_2_with_a_suggestion(tiny_data):
+    config = tiny_data["config"]
+    config.write_text(config.read_text() + "optimzer: {lr: 0.1}\n")
+    assert_one_line_error(wintrain("train", config), "optimzer", "did you mean 'optimizer'", str(config.name))
+
+
+def test_unknown_optimizer_lists_the_valid_names(tiny_data):
+    result = wintrain("train", tiny_data["config"], "--set", "optimizer.name=adamm")
+    assert_one_line_error(result, "adamm", "did you mean 'adam'", "sgd")
+
+
+def test_malformed_data_line_names_file_and_line(tiny_data):
+    tiny_data["train"].write_text("Alice B-PER\nvisited\n")
+    assert_one_line_error(wintrain("train", tiny_data["config"]), "train.txt:2")
+
+
+def test_embedding_dimension_mismatch(tiny_data):
+    assert_one_line_error(wintrain("train", tiny_data["config"], "--set", "embeddings.dim=20"), "vectors.txt", "20")
+
+
+def test_debug_shows_the_traceback(tiny_data):
+    result = wintrain("--debug", "train", tiny_data["config"], "--set", "optimizer.name=adamm")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_train_then_eval_json_and_output_file(tiny_data, tmp_path):
+    run_dir = tmp_path / "run"
+    result = wintrain("train", tiny_data["config"], "--out", run_dir)
+    assert result.returncode == 0, result.stderr
+    assert "epoch 3" in result.stdout and str(run_dir) in result.stdout
+    summary = json.loads((run_dir / "summary.json").read_text())
+    out = tmp_path / "pred.txt"
+    result = wintrain("eval", run_dir / "best.npz", "--data", tiny_data["dev"], "--json", "--output", out)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["entity"]["f1"] == pytest.approx(summary["dev"]["entity"]["f1"])
+    first = out.read_text().splitlines()[0].split()
+    assert len(first) == 3
+    report = wintrain("eval", run_dir / "best.npz", "--data", tiny_data["dev"])
+    assert "phrases; found:" in report.stdout
+
+
+def test_eval_of_a_corrupt_checkpoint(tmp_path, tiny_data):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    assert_one_line_error(wintrain("eval", bad, "--data", tiny_data["dev"]), "bad.npz")

@@ -1,0 +1,91 @@
+from pathlib import Path
+
+import pytest
+
+from wintrain.config import load_config
+from wintrain.errors import WintrainError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "exp.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+BASE = "data: {train: train.txt}\n"
+
+
+def error_of(path: Path, overrides=()) -> str:
+    with pytest.raises(WintrainError) as caught:
+        load_config(path, list(overrides))
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_defaults_and_paths_relative_to_the_config_file(tmp_path):
+    config = load_config(write(tmp_path, BASE))
+    assert config.data.train == (tmp_path / "train.txt").resolve()
+    assert config.model.window_size == 5 and config.model.hidden == [200]
+    assert config.optimizer.name == "sparse_adam" and config.optimizer.lr == 0.001
+    assert config.features.casing is True
+
+
+def test_misspelled_section_suggests_the_right_key(tmp_path):
+    message = error_of(write(tmp_path, BASE + "optimzer: {lr: 0.1}\n"))
+    assert "exp.yaml" in message and "'optimzer'" in message and "did you mean 'optimizer'" in message
+
+
+def test_misspelled_nested_key(tmp_path):
+    message = error_of(write(tmp_path, BASE + "train: {epocs: 3}\n"))
+    assert "train.epocs" in message and "did you mean 'epochs'" in message
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("model: {window_size: 4}\n", "model.window_size"),
+        ("optimizer: {lr: 0}\n", "optimizer.lr"),
+        ("train: {batch_size: 0}\n", "train.batch_size"),
+        ("train: {epochs: many}\n", "train.epochs"),
+        ("model: {hidden: [0]}\n", "model.hidden"),
+        ("model: {dropout: 1.0}\n", "model.dropout"),
+    ],
+)
+def test_bad_values_name_the_key(tmp_path, text, key):
+    message = error_of(write(tmp_path, BASE + text))
+    assert key in message and "exp.yaml" in message
+
+
+def test_missing_train_path_is_reported(tmp_path):
+    assert "data" in error_of(write(tmp_path, "model: {window_size: 3}\n"))
+
+
+def test_invalid_yaml_names_line_and_column(tmp_path):
+    message = error_of(write(tmp_path, BASE + "model: {window_size: 3\n"))
+    assert "exp.yaml:" in message and "invalid YAML" in message
+
+
+def test_missing_config_file(tmp_path):
+    assert "not found" in error_of(tmp_path / "nope.yaml")
+
+
+def test_overrides_parse_yaml_values_and_create_sections(tmp_path):
+    path = write(tmp_path, BASE + "schedule: constant\n")
+    config = load_config(path, ["optimizer.lr=0.05", "model.hidden=[10, 20]", "schedule.name=step",
+                                "schedule.every=3", "model.activation=relu"])
+    assert config.optimizer.lr == 0.05
+    assert config.model.hidden == [10, 20]
+    assert config.schedule.name == "step" and config.schedule.params == {"every": 3}
+    assert config.model.activation.name == "relu"
+
+
+def test_override_paths_are_relative_to_the_current_directory(tmp_path, monkeypatch):
+    path = write(tmp_path, BASE)
+    monkeypatch.chdir(tmp_path.parent)
+    config = load_config(path, ["data.dev=somewhere/dev.txt"])
+    assert config.data.dev == (tmp_path.parent / "somewhere" / "dev.txt").resolve()
+
+
+def test_bad_override_syntax(tmp_path):
+    assert "KEY=VALUE" in error_of(write(tmp_path, BASE), ["optimizer.lr"])

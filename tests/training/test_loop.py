@@ -1,0 +1,97 @@
+"""End-to-end training on tiny data written by the test."""
+
+import json
+
+import numpy as np
+import pytest
+
+from wintrain.checkpoint import load_checkpoint
+from wintrain.config import load_config
+from wintrain.errors import WintrainError
+from wintrain.evaluation.evaluate import evaluate_checkpoint
+from wintrain.training.loop import EpochDone, RunDone, RunStarted, StepDone, run, train
+
+
+def test_training_learns_and_writes_the_run_folder(tiny_data, tmp_path):
+    config = load_config(tiny_data["config"], ["train.epochs=6"])
+    events = list(run(config, tmp_path / "run"))
+    assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunDone)
+    assert any(isinstance(e, StepDone) for e in events)
+    records = [e.record for e in events if isinstance(e, EpochDone)]
+    assert [r["epoch"] for r in records] == [1, 2, 3, 4, 5, 6]
+    assert records[-1]["train_loss"] < 0.5 * records[0]["train_loss"]
+    assert records[-1]["dev_f1"] > 0.9
+    folder = tmp_path / "run"
+    for name in ("config.yaml", "metrics.jsonl", "last.npz", "best.npz", "summary.json"):
+        assert (folder / name).is_file(), name
+    rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    assert rows == records
+    for key in ("epoch", "lr", "train_loss", "epoch_seconds", "tokens_per_second", "dev_f1", "dev_accuracy"):
+        assert key in rows[0]
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["best_epoch"] == max(rows, key=lambda r: r["dev_score"])["epoch"]
+    assert summary["test"]["entity"]["f1"] > 0.9
+
+
+def test_eval_on_best_checkpoint_reproduces_the_reported_dev_score(tiny_data, tmp_path):
+    config = load_config(tiny_data["config"], ["train.epochs=2", "optimizer.lr=0.003"])
+    summary = train(config, tmp_path / "run")
+    metrics = evaluate_checkpoint(tmp_path / "run" / "best.npz", tiny_data["dev"])
+    assert metrics["entity"]["f1"] == summary["dev"]["entity"]["f1"]
+    assert metrics["accuracy"] == summary["dev"]["accuracy"]
+
+
+def test_checkpoint_holds_everything_and_no_pickle(tiny_data, tmp_path):
+    train(load_config(tiny_data["config"], ["train.epochs=1"]), tmp_path / "run")
+    with np.load(tmp_path / "run" / "last.npz", allow_pickle=False) as data:
+        assert "format_version" in data.files and "config" in data.files
+        assert "model/embed.word" in data.files and "encoder/vocab" in data.files
+    saved = load_checkpoint(tmp_path / "run" / "last.npz")
+    assert saved.encoder.tagset.tags == ["O", "B-LOC", "B-PER"]
+    assert saved.build().count_parameters() > 0
+
+
+def test_same_seed_gives_identical_parameters(tiny_data, tmp_path):
+    config = load_config(tiny_data["config"], ["train.epochs=2"])
+    train(config, tmp_path / "a")
+    train(config, tmp_path / "b")
+    a = load_checkpoint(tmp_path / "a" / "last.npz").model_arrays
+    b = load_checkpoint(tmp_path / "b" / "last.npz").model_arrays
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_existing_run_folder_is_not_overwritten(tiny_data, tmp_path):
+    config = load_config(tiny_data["config"], ["train.epochs=1"])
+    train(config, tmp_path / "run")
+    before = (tmp_path / "run" / "best.npz").read_bytes()
+    with pytest.raises(WintrainError, match="--force"):
+        train(config, tmp_path / "run")
+    assert (tmp_path / "run" / "best.npz").read_bytes() == before
+    train(config, tmp_path / "run", force=True)
+
+
+def test_diverging_loss_is_a_clear_error(tiny_data, tmp_path):
+    config = load_config(tiny_data["config"], ["optimizer.name=sgd", "optimizer.lr=1e38", "model.activation=relu", "train.epochs=2"])
+    with pytest.raises(WintrainError, match="lower optimizer.lr"):
+        train(config, tmp_path / "run")
+
+
+def test_pos_style_tags_report_accuracy_and_macro_f1(tiny_data, tmp_path):
+    for split in ("train", "dev", "test"):
+        path = tiny_data[split]
+        path.write_text(path.read_text().replace("B-PER", "NOUN").replace("B-LOC", "PROPN").replace(" O\n", " X\n"))
+    summary = train(load_config(tiny_data["config"], ["train.epochs=3"]), tmp_path / "run")
+    assert summary["score"] == "accuracy"
+    assert "entity" not in summary["dev"] and summary["dev"]["accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adagrad", "rmsprop", "adam", "adamw", "sparse_adam"])
+@pytest.mark.parametrize("schedule", ["constant", "step", "exponential", "cyclic", "cosine", "plateau"])
+def test_every_optimizer_and_schedule_lowers_the_loss(tiny_data, tmp_path, optimizer, schedule):
+    lr = {"sgd": 0.3, "adagrad": 0.1}.get(optimizer, 0.01)
+    config = load_config(tiny_data["config"], [f"optimizer.name={optimizer}", f"optimizer.lr={lr}",
+                                               f"schedule.name={schedule}", "train.epochs=1"])
+    events = list(run(config, tmp_path / "run"))
+    steps = [e for e in events if isinstance(e, StepDone)]
+    first_loss = np.log(3)  # three tags, near-uniform start
+    assert np.isfinite(steps[-1].loss) and steps[-1].loss < first_loss
