@@ -63,6 +63,11 @@ class EmbeddingsConfig(Section):
     path: Optional[Path] = Field(None, description="GloVe / word2vec text file (.gz too); null: random vectors")
     dim: int = Field(50, gt=0)
     trainable: bool = True
+    extend_vocab: bool = Field(
+        False,
+        description="add every word of the vector file to the vocabulary, so words unseen in training "
+        "keep their pretrained vector instead of becoming <unk>",
+    )
     unknown_init: Choice = Field(
         default_factory=lambda: Choice(name="uniform"),
         description="initializer for words without a pretrained vector",

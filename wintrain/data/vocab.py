@@ -35,6 +35,12 @@ class Vocab:
         kept = [word for word, count in counts.most_common() if count >= min_count and word not in (PAD, UNK)]
         return cls([PAD, UNK] + kept)
 
+    def extended(self, words: Iterable[str]) -> "Vocab":
+        """This vocabulary plus the new ``words`` (appended in order, duplicates dropped)."""
+        seen = set(self.words)
+        extra = [w for w in dict.fromkeys(words) if w not in seen]
+        return Vocab(self.words + extra)
+
     def __len__(self) -> int:
         return len(self.words)
 

@@ -12,6 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wintrain.config import Config
+from wintrain.data.dataset import Encoder
+from wintrain.data.load import load_encoder_and_vectors
+from wintrain.data.reader import read_conll
+from wintrain.data.vocab import TagSet, Vocab
+from wintrain.nn.build import build_model
 from wintrain.nn.model import WindowClassifier
 
 
@@ -78,3 +84,36 @@ def check_gradients(
         results.append(GradCheck(param.name, tuple(param.value.shape), int(candidates.size),
                                  relative_error(analytic, numeric)))
     return results
+
+
+def synthetic_encoder(config: Config, n_words: int = 40) -> Encoder:
+    """A made-up vocabulary and tag set shaped like the config's, for checks without data."""
+    words = [f"word{i}" for i in range(n_words)]
+    tags = list(config.data.tags) if config.data.tags else ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    return Encoder(Vocab.build(words), TagSet(tags), config.model.window_size, config.data.lowercase,
+                   config.features.casing)
+
+
+def check_config_gradients(
+    config: Config, synthetic: bool = False, batch_size: int = 8, seed: int = 0, max_entries: int = 200
+) -> list[GradCheck]:
+    """Build the configured model in float64 (dropout off) and check it on a small random batch
+    of windows from the training data (or made-up windows with ``synthetic``)."""
+    config = config.model_copy(deep=True)
+    config.model.dropout = 0.0
+    rng = np.random.default_rng(seed)
+    if synthetic:
+        encoder, vectors = synthetic_encoder(config), None
+        n = batch_size
+        starts = np.array([0, n], dtype=np.int64)
+        tokens = [encoder.vocab.words[i] for i in rng.integers(2, len(encoder.vocab), n)]
+        features = encoder.encode_tokens(tokens, starts)
+        targets = rng.integers(0, len(encoder.tagset), n).astype(np.int32)
+    else:
+        train = read_conll(config.data.train, config.data.token_column, config.data.tag_column)
+        encoder, vectors = load_encoder_and_vectors(config, train)
+        encoded = encoder.encode(train)
+        rows = rng.choice(len(encoded), size=min(batch_size, len(encoded)), replace=False)
+        features, targets = encoded.batch(rows)
+    model, _ = build_model(config, encoder, rng, vectors, dtype=np.float64)
+    return check_gradients(model, features, targets, max_entries=max_entries, rng=rng)

@@ -25,9 +25,8 @@ from wintrain import __version__
 from wintrain.checkpoint import load_checkpoint, save_checkpoint
 from wintrain.config import Config, dump_config
 from wintrain.data.dataset import Encoded, Encoder
-from wintrain.data.reader import Corpus, read_conll
-from wintrain.data.vectors import Vectors, load_vectors
-from wintrain.data.vocab import TagSet, Vocab
+from wintrain.data.load import load_corpora, load_encoder_and_vectors
+from wintrain.data.reader import Corpus
 from wintrain.errors import WintrainError
 from wintrain.evaluation.evaluate import evaluate_encoded, main_score
 from wintrain.nn.build import TableCoverage, build_model
@@ -103,36 +102,13 @@ class Prepared:
     load_seconds: float
 
 
-def load_corpora(config: Config) -> dict[str, Corpus]:
-    data = config.data
-    corpora = {}
-    for split in ("train", "dev", "test"):
-        path = getattr(data, split)
-        if path is not None:
-            corpora[split] = read_conll(path, data.token_column, data.tag_column)
-    return corpora
-
-
-def make_encoder(config: Config, train: Corpus) -> Encoder:
-    words = [t.lower() for t in train.tokens] if config.data.lowercase else train.tokens
-    tagset = TagSet(list(config.data.tags)) if config.data.tags else TagSet.from_tags(train.tags)
-    return Encoder(Vocab.build(words), tagset, config.model.window_size, config.data.lowercase, config.features.casing)
-
-
-def load_pretrained(config: Config, encoder: Encoder) -> Vectors | None:
-    if config.embeddings.path is None:
-        return None
-    return load_vectors(config.embeddings.path, dim=config.embeddings.dim, keep=set(encoder.vocab.words))
-
-
 def prepare(config: Config) -> Prepared:
     """Load data and vectors and build model, optimizer and schedule (nothing written yet)."""
     started = time.perf_counter()
     seeds = np.random.SeedSequence(config.seed).spawn(2)
     init_rng, shuffle_rng = (np.random.default_rng(s) for s in seeds)
     corpora = load_corpora(config)
-    encoder = make_encoder(config, corpora["train"])
-    vectors = load_pretrained(config, encoder)
+    encoder, vectors = load_encoder_and_vectors(config, corpora["train"])
     datasets = {split: encoder.encode(corpus) for split, corpus in corpora.items()}
     model, coverage = build_model(config, encoder, init_rng, vectors)
     where = config.where("optimizer")

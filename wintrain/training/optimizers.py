@@ -58,7 +58,7 @@ class Optimizer:
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Optimizer state as flat ``{"param/slot": array}`` plus the step count."""
-        arrays = {f"{p}/{s}": a for p, slots in self.state.items() for s, a in slots.items()}
+        arrays = {f"{p}/{s}": a.copy() for p, slots in self.state.items() for s, a in slots.items()}
         arrays["steps"] = np.array(self.steps, dtype=np.int64)
         return arrays
 
@@ -130,6 +130,8 @@ class RMSprop(Optimizer):
         super().__init__(params)
         if not 0.0 <= rho < 1.0:
             raise ValueError(f"rho must be in [0, 1), got {rho}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.rho, self.eps, self.momentum = rho, eps, momentum
 
     def update(self, param, grad, lr):
@@ -149,7 +151,8 @@ class RMSprop(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba 2015):  m ← β1·m + (1−β1)g,  v ← β2·v + (1−β2)g²,
     m̂ = m/(1−β1^t),  v̂ = v/(1−β2^t),  θ ← θ − lr·m̂/(√v̂ + ε).
-    With ``amsgrad`` the denominator uses the running maximum of v̂ (Reddi et al. 2018)."""
+    With ``amsgrad`` the denominator uses the running maximum of v (bias-corrected by the
+    current step, as PyTorch does; Reddi et al. 2018)."""
 
     def __init__(
         self,
@@ -206,6 +209,8 @@ class AdamW(Adam):
         weight_decay: float = 0.01,
     ) -> None:
         super().__init__(params, beta1, beta2, eps, amsgrad)
+        if weight_decay < 0:
+            raise ValueError(f"weight_decay must be ≥ 0, got {weight_decay}")
         self.weight_decay = weight_decay
 
     def update(self, param, grad, lr):

@@ -1,0 +1,31 @@
+"""The shipped configs train as the README says (CoNLL-2003 only where ../shared is present)."""
+
+import json
+
+import pytest
+
+from conftest import REPO, shared_or_skip
+from wintrain.config import load_config
+from wintrain.evaluation.evaluate import evaluate_checkpoint
+from wintrain.training.loop import train
+
+
+def test_quickstart_learns_the_synthetic_corpus(tmp_path):
+    config = load_config(REPO / "configs" / "quickstart.yaml", ["train.epochs=4"])
+    summary = train(config, tmp_path / "run")
+    assert summary["dev"]["entity"]["f1"] > 0.85
+    assert summary["test"]["entity"]["f1"] > 0.8
+    assert json.loads((tmp_path / "run" / "summary.json").read_text()) == summary
+
+
+def test_conll2003_reference_model_after_two_epochs(tmp_path):
+    conll = shared_or_skip("data", "conll2003")
+    glove = shared_or_skip("data", "glove", "glove.6B.50d.conll2003.txt")
+    config = load_config(REPO / "configs" / "conll2003.yaml", [
+        f"data.train={conll / 'train.txt'}", f"data.dev={conll / 'dev.txt'}", "data.test=null",
+        f"embeddings.path={glove}", "train.epochs=2",
+    ])
+    summary = train(config, tmp_path / "run")
+    assert summary["dev"]["entity"]["f1"] > 0.80
+    again = evaluate_checkpoint(tmp_path / "run" / "best.npz", conll / "dev.txt")
+    assert again["entity"]["f1"] == summary["dev"]["entity"]["f1"]
