@@ -73,3 +73,8 @@ def test_eval_of_a_corrupt_checkpoint(tmp_path, tiny_data):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"PK\x03\x04 not really a zip")
     assert_one_line_error(wintrain("eval", bad, "--data", tiny_data["dev"]), "bad.npz")
+
+
+def test_dev_tag_outside_the_tag_set_names_file_and_line(tiny_data):
+    tiny_data["dev"].write_text("Alice B-PER\nran O\nfast B-ADV\n")
+    assert_one_line_error(wintrain("train", tiny_data["config"]), "dev.txt:3", "B-ADV")
