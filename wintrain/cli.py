@@ -53,21 +53,40 @@ def _options(
 
 @app.command()
 def train(
-    config: Path = typer.Argument(..., help="YAML experiment config, e.g. configs/quickstart.yaml."),
+    config: Optional[Path] = typer.Argument(None, help="YAML experiment config, e.g. configs/quickstart.yaml."),
     set_: list[str] = typer.Option([], "--set", help="Override a config key: --set optimizer.lr=0.01 (repeatable)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (overrides output.dir)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing run folder."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this folder from last.npz."),
 ) -> None:
     """Train a window classifier as CONFIG says; writes a run folder with checkpoints and metrics.
 
-    Example: wintrain train configs/quickstart.yaml --set train.epochs=3
+    Ctrl-C (or SIGTERM) finishes the current batch, writes last.npz and tells how to resume.
+
+    Examples:
+      wintrain train configs/quickstart.yaml --set train.epochs=3
+      wintrain train --resume runs/quickstart
     """
+    import signal
+
     from wintrain.config import load_config
     from wintrain.render import render
-    from wintrain.training.loop import run
+    from wintrain.training.loop import StopRequest, resume as resume_run, run
 
-    settings = load_config(config, set_)
-    render(run(settings, out, force), stdout)
+    stop = StopRequest()
+    if resume is not None:
+        if config is not None or set_ or out is not None:
+            raise WintrainError("--resume RUN_DIR takes no config, --set or --out: the run folder has its config")
+        events = resume_run(resume, stop)
+    elif config is None:
+        raise WintrainError("train needs a CONFIG file (or --resume RUN_DIR); see wintrain train --help")
+    else:
+        events = run(load_config(config, set_), out, force, stop)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+    outcome = render(events, stdout)
+    if stop.signal is not None and outcome.get("interrupted"):
+        raise typer.Exit(128 + stop.signal)
 
 
 @app.command("eval")

@@ -133,6 +133,14 @@ class TrainConfig(Section):
     batch_size: int = Field(256, gt=0)
     shuffle: bool = True
     eval_batch_size: int = Field(8192, gt=0)
+    patience: Optional[int] = Field(None, ge=1, description="stop after this many epochs without a better dev score")
+    min_delta: float = Field(0.0, ge=0.0, description="how much the dev score must rise to count as better")
+    checkpoint_every_steps: Optional[int] = Field(
+        None, ge=1, description="also write last.npz every N batches, so a resumed run loses at most N batches"
+    )
+    on_nonfinite: Literal["stop", "skip_batch"] = Field(
+        "stop", description="a non-finite loss or gradient: stop the run, or skip that batch's update"
+    )
 
 
 class OutputConfig(Section):

@@ -16,3 +16,9 @@ class WintrainError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).split()))
+
+
+class TrainingDiverged(WintrainError):
+    """The loss or a gradient became non-finite; checkpoints written so far stay intact (exit 1)."""
+
+    exit_code = 1

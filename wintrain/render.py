@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from wintrain.training.loop import EpochDone, EpochStarted, Event, RunDone, RunStarted, StepDone
+from wintrain.training.loop import EpochDone, EpochStarted, Event, RunDone, RunInterrupted, RunStarted, StepDone
 
 
 def percent(value: Any) -> str:
@@ -27,12 +27,19 @@ def percent(value: Any) -> str:
 def describe_start(event: RunStarted) -> list[str]:
     c = event.config
     coverage = event.coverage
-    vectors = (
-        f"{coverage.pretrained:,}/{coverage.words:,} words with pretrained vectors ({100 * coverage.fraction:.1f}%)"
-        if c.embeddings.path else "random word vectors"
-    )
+    if coverage is None:
+        vectors = "vectors from the checkpoint"
+    elif c.embeddings.path:
+        vectors = (f"{coverage.pretrained:,}/{coverage.words:,} words with pretrained vectors "
+                   f"({100 * coverage.fraction:.1f}%)")
+    else:
+        vectors = "random word vectors"
+    resumed = ""
+    if event.resumed_at:
+        epoch, step = event.resumed_at
+        resumed = f" (resumed after epoch {epoch}" + (f", step {step} of epoch {epoch + 1})" if step else ")")
     return [
-        f"run folder: {event.run_dir}",
+        f"run folder: {event.run_dir}{resumed}",
         f"data: {event.train_tokens:,} train / {event.dev_tokens:,} dev / {event.test_tokens:,} test tokens; "
         f"{len(event.tags)} tags; vocabulary {event.vocab_size:,}; {vectors}",
         f"model: window {c.model.window_size}, hidden {c.model.hidden}, {c.model.activation.name}, "
@@ -77,11 +84,19 @@ def summary_lines(event: RunDone) -> list[str]:
     return lines
 
 
+def interrupted_line(event: RunInterrupted) -> str:
+    where = f"at epoch {event.epoch}, step {event.step}" if event.step else f"after epoch {event.epoch}"
+    return f"interrupted {where}; last.npz saved. Resume with: wintrain train --resume {event.run_dir}"
+
+
 def render_plain(events: Iterable[Event], console: Console) -> dict[str, Any]:
     """One line per epoch (for logs and pipes)."""
     summary: dict[str, Any] = {}
     for event in events:
-        if isinstance(event, RunStarted):
+        if isinstance(event, RunInterrupted):
+            console.print(interrupted_line(event), highlight=False, soft_wrap=True)
+            summary = {"interrupted": True}
+        elif isinstance(event, RunStarted):
             for line in describe_start(event):
                 console.print(line, highlight=False, soft_wrap=True)
         elif isinstance(event, EpochDone):
@@ -112,14 +127,19 @@ def render_rich(events: Iterable[Event], console: Console) -> dict[str, Any]:
     with progress:
         run_task = batch_task = None
         for event in events:
-            if isinstance(event, RunStarted):
+            if isinstance(event, RunInterrupted):
+                progress.stop()
+                console.print(interrupted_line(event), highlight=False)
+                summary = {"interrupted": True}
+            elif isinstance(event, RunStarted):
                 for line in describe_start(event):
                     console.print(line, highlight=False)
-                run_task = progress.add_task("epochs", total=event.epochs, status="")
+                done = event.resumed_at[0] if event.resumed_at else 0
+                run_task = progress.add_task("epochs", total=event.epochs, completed=done, status="")
                 batch_task = progress.add_task("batches", total=event.steps_per_epoch, status="")
             elif isinstance(event, EpochStarted):
-                progress.reset(batch_task, total=event.steps, description=f"epoch {event.epoch}/{event.epochs}",
-                               status=f"lr {event.lr:.3g}")
+                progress.reset(batch_task, total=event.steps, completed=event.first_step,
+                               description=f"epoch {event.epoch}/{event.epochs}", status=f"lr {event.lr:.3g}")
             elif isinstance(event, StepDone):
                 progress.update(batch_task, completed=event.step,
                                 status=f"loss {event.loss:.4f}  lr {event.lr:.3g}  {event.tokens_per_second:,.0f} tok/s")

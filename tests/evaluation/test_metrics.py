@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+
+from wintrain.errors import WintrainError
 
 from wintrain.evaluation.metrics import (
     PRF,
     ChunkScore,
     evaluate_tags,
+    iobes_spans,
     is_chunk_tagset,
     score_chunks,
     score_classes,
@@ -314,3 +318,130 @@ def test_evaluate_tags_class_report():
     assert report["per_class"]["NN"]["gold"] == 2
     assert report["per_class"]["VB"]["found"] == 2
     assert "entity" not in report
+
+
+# --------------------------------------------------------------------------- scheme="iobes"
+
+
+def iobes(gold, pred=None):
+    return counts(score_chunks(gold, gold if pred is None else pred, scheme="iobes"))
+
+
+def test_iobes_s_is_a_one_token_entity_and_adjacent_s_tags_are_separate():
+    assert iobes_spans(["S-PER", "S-PER", "O", "S-LOC"]) == [(0, 0, "PER"), (1, 1, "PER"), (3, 3, "LOC")]
+    # conlleval merges S-PER S-PER into one chunk; iobes keeps two.
+    assert iobes([["S-PER", "S-PER", "O"]]) == (3, 2, 2, 2)
+    assert iobes([["S-PER", "S-PER", "O"]], [["S-PER", "O", "O"]]) == (3, 2, 1, 1)
+
+
+def test_iobes_b_i_e_is_one_entity():
+    assert iobes_spans(["O", "B-LOC", "I-LOC", "I-LOC", "E-LOC", "O"]) == [(1, 4, "LOC")]
+    assert iobes_spans(["B-LOC", "E-LOC"]) == [(0, 1, "LOC")]
+
+
+def test_iobes_b_after_e_of_same_type_starts_a_new_entity():
+    # conlleval has no E->B rule and counts one chunk here; iobes counts two.
+    gold = [["B-PER", "E-PER", "B-PER", "E-PER"]]
+    assert iobes_spans(gold[0]) == [(0, 1, "PER"), (2, 3, "PER")]
+    assert iobes(gold) == (4, 2, 2, 2)
+
+
+def test_iobes_e_and_s_end_a_chunk_even_before_a_continuation_tag():
+    # After E-X or S-X nothing is open, so a following I-X / E-X starts a new entity.
+    assert iobes_spans(["B-X", "E-X", "I-X", "E-X"]) == [(0, 1, "X"), (2, 3, "X")]
+    assert iobes_spans(["S-X", "I-X"]) == [(0, 0, "X"), (1, 1, "X")]
+    assert iobes_spans(["E-X", "E-X"]) == [(0, 0, "X"), (1, 1, "X")]
+
+
+def test_iobes_b_and_s_start_a_chunk_inside_an_open_one():
+    # B-X / S-X never continue: the open chunk ends at the token before.
+    assert iobes_spans(["B-X", "I-X", "B-X", "E-X"]) == [(0, 1, "X"), (2, 3, "X")]
+    assert iobes_spans(["B-X", "I-X", "S-X"]) == [(0, 1, "X"), (2, 2, "X")]
+    assert iobes_spans(["B-X", "B-X"]) == [(0, 0, "X"), (1, 1, "X")]
+
+
+def test_iobes_lenient_i_or_e_without_b_starts_an_entity():
+    assert iobes_spans(["O", "I-PER", "I-PER", "O"]) == [(1, 2, "PER")]
+    assert iobes_spans(["O", "E-PER"]) == [(1, 1, "PER")]
+    assert iobes_spans(["I-PER", "E-PER"]) == [(0, 1, "PER")]
+
+
+def test_iobes_lenient_unfinished_entity_ends_before_o_or_sentence_end():
+    assert iobes_spans(["B-PER", "O"]) == [(0, 0, "PER")]
+    assert iobes_spans(["B-PER", "I-PER"]) == [(0, 1, "PER")]
+    # The sentence boundary ends an entity: the next sentence's I-PER is a new one.
+    assert iobes([["B-PER", "I-PER"], ["I-PER", "E-PER"]]) == (4, 2, 2, 2)
+
+
+def test_iobes_type_change_ends_and_starts():
+    assert iobes_spans(["B-PER", "I-LOC", "E-LOC"]) == [(0, 0, "PER"), (1, 2, "LOC")]
+    assert iobes_spans(["B-PER", "E-LOC"]) == [(0, 0, "PER"), (1, 1, "LOC")]
+
+
+def test_iobes_non_chunk_tags_are_outside():
+    assert iobes_spans(["X", "B-GPE-LOC", "E-GPE-LOC", "-LRB-"]) == [(1, 2, "GPE-LOC")]
+    assert iobes_spans([]) == []
+
+
+def test_iobes_scores_by_exact_span_and_type():
+    gold = [["S-PER", "O", "B-LOC", "I-LOC", "E-LOC", "O", "B-ORG", "E-ORG"]]
+    pred = [["S-PER", "O", "B-LOC", "E-LOC", "O", "O", "B-MISC", "E-MISC"]]
+    # gold PER LOC ORG; found PER LOC MISC; only PER is correct (LOC ends early, ORG/MISC type).
+    score = score_chunks(gold, pred, scheme="iobes")
+    assert counts(score) == (8, 3, 3, 1)
+    assert score.correct_tokens == 4
+    assert list(score.per_type) == ["LOC", "MISC", "ORG", "PER"]
+    assert score.per_type["PER"] == PRF(1.0, 1.0, 1.0, support=1, found=1, correct=1)
+    assert score.per_type["MISC"] == PRF(0.0, 0.0, 0.0, support=0, found=1, correct=0)
+    assert score.overall.f1 == pytest.approx(1 / 3)
+
+
+def iob2_to_iobes(tags: list[str]) -> list[str]:
+    out = []
+    for position, tag in enumerate(tags):
+        following = tags[position + 1] if position + 1 < len(tags) else "O"
+        last = following != "I-" + tag[2:]
+        if tag.startswith("B-"):
+            out.append(("S-" if last else "B-") + tag[2:])
+        elif tag.startswith("I-"):
+            out.append(("E-" if last else "I-") + tag[2:])
+        else:
+            out.append(tag)
+    return out
+
+
+def random_iob2(rng: np.random.Generator, length: int) -> list[str]:
+    tags, previous = [], "O"
+    for _ in range(length):
+        choices = ["O", "B-A", "B-B"] + ([previous.replace("B-", "I-")] if previous != "O" else [])
+        previous = str(rng.choice(choices))
+        tags.append(previous)
+    return tags
+
+
+def test_iobes_scores_equal_conlleval_scores_of_the_same_iob2_spans():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        gold = [random_iob2(rng, int(rng.integers(0, 7))) for _ in range(3)]
+        pred = [random_iob2(rng, len(sentence)) for sentence in gold]
+        expected = score_chunks(gold, pred)
+        got = score_chunks([iob2_to_iobes(s) for s in gold], [iob2_to_iobes(s) for s in pred], scheme="iobes")
+        assert counts(got)[1:] == counts(expected)[1:]
+        assert got.per_type == expected.per_type
+
+
+def test_iob1_and_iob2_schemes_are_conlleval():
+    gold, pred = [["B-PER", "I-PER", "O", "S-X", "S-X"]], [["I-PER", "I-PER", "O", "S-X", "O"]]
+    expected = score_chunks(gold, pred)
+    assert score_chunks(gold, pred, "iob1") == expected == score_chunks(gold, pred, "iob2")
+
+
+def test_unknown_scheme_is_a_user_error():
+    with pytest.raises(WintrainError, match="iobes"):
+        score_chunks([["O"]], [["O"]], scheme="bilou")
+
+
+def test_evaluate_tags_passes_the_scheme_through():
+    gold = [["S-PER", "S-PER", "O"]]
+    assert evaluate_tags(gold, gold)["entity"]["gold"] == 1
+    assert evaluate_tags(gold, gold, scheme="iobes")["entity"]["gold"] == 2

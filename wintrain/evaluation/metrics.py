@@ -24,6 +24,10 @@ Scores are returned as fractions in ``[0, 1]``, not percentages::
     recall    = correct / found_gold           (0 when found_gold == 0)
     F1        = 2 * P * R / (P + R)            (0 when P + R == 0)
 
+``score_chunks(..., scheme="iobes")`` scores BIOES/IOBES tag sets by their spans instead
+(:func:`iobes_spans`): conlleval has no rule for ``S`` and none for ``E`` followed by ``B``,
+so it merges ``S-X S-X`` and ``B-X E-X B-X E-X`` into one chunk each.
+
 For tag sets without chunk prefixes (POS tags) :func:`score_classes` gives token-level
 per-class precision/recall/F1 plus macro and micro averages.
 """
@@ -35,11 +39,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Iterator, Sequence
 
+from wintrain.errors import WintrainError
+
 __all__ = [
     "PRF",
     "ChunkScore",
     "ClassScore",
     "score_chunks",
+    "iobes_spans",
+    "SCORING_SCHEMES",
     "score_classes",
     "is_chunk_tagset",
     "evaluate_tags",
@@ -187,18 +195,44 @@ def _conll_stream(
         yield _SENTENCE_BOUNDARY, _SENTENCE_BOUNDARY, False
 
 
-def score_chunks(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> ChunkScore:
-    """Score predicted tags against gold tags exactly as ``conlleval`` does.
+SCORING_SCHEMES = ("conlleval", "iob1", "iob2", "iobes")
+
+
+def score_chunks(
+    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], scheme: str = "conlleval"
+) -> ChunkScore:
+    """Entity (chunk) scores of predicted tags against gold tags.
 
     ``gold`` and ``pred`` are lists of sentences, each a list of tag strings; matching
     sentences must have equal lengths (ValueError otherwise).
 
-    A guessed chunk is correct when, token for token, gold and guess start a chunk at the
-    same place with the same type, the types agree on every token inside, and both end the
-    chunk at the same place ("inCorrect" in the script).  Chunks are counted by their start
-    token on each side independently, giving ``found_gold`` / ``found_guessed`` per type.
+    ``scheme`` picks how chunks are read from the tags:
+
+    * ``"conlleval"`` (default; ``"iob1"`` and ``"iob2"`` are the same): exactly as the
+      ``conlleval`` script.  A guessed chunk is correct when, token for token, gold and
+      guess start a chunk at the same place with the same type, the types agree on every
+      token inside, and both end the chunk at the same place ("inCorrect" in the script).
+    * ``"iobes"``: chunks are the spans of :func:`iobes_spans` on each side, sentence by
+      sentence; a guessed span is correct when gold holds the same ``(start, end, type)``.
+
+    Either way chunks are counted per type on each side independently (``found_gold`` /
+    ``found_guessed``), and a token is correct when its gold and guessed tags agree.
     """
     _check_aligned(gold, pred)
+    if scheme == "iobes":
+        counts = _count_iobes(gold, pred)
+    elif scheme in SCORING_SCHEMES:
+        counts = _count_conlleval(gold, pred)
+    else:
+        raise WintrainError(f"unknown scoring scheme {scheme!r}; choose one of {', '.join(SCORING_SCHEMES)}")
+    return _chunk_score(*counts)
+
+
+_Counts = tuple["Counter[str]", "Counter[str]", "Counter[str]", int, int]  # gold, found, correct, tokens, correct tokens
+
+
+def _count_conlleval(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> _Counts:
+    """Per-type chunk counts and token counts from conlleval's state machine."""
     gold_per_type: Counter[str] = Counter()
     found_per_type: Counter[str] = Counter()
     correct_per_type: Counter[str] = Counter()
@@ -238,7 +272,17 @@ def score_chunks(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -
 
     if in_correct:  # end of input closes the chunk in progress
         correct_per_type[last_gold_type] += 1
+    return gold_per_type, found_per_type, correct_per_type, tokens, correct_tokens
 
+
+def _chunk_score(
+    gold_per_type: Counter[str],
+    found_per_type: Counter[str],
+    correct_per_type: Counter[str],
+    tokens: int,
+    correct_tokens: int,
+) -> ChunkScore:
+    """Totals, overall and per-type P/R/F1 from per-type chunk counts."""
     gold_chunks = sum(gold_per_type.values())
     found_chunks = sum(found_per_type.values())
     correct_chunks = sum(correct_per_type.values())
@@ -258,6 +302,79 @@ def score_chunks(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -
         correct_tokens=correct_tokens,
         accuracy=correct_tokens / tokens if tokens else 0.0,
     )
+
+
+# --------------------------------------------------------------------------- IOBES
+
+
+_IOBES_PREFIXES = frozenset("BIES")
+
+
+def _iobes_part(tag: str) -> tuple[str, str]:
+    """``(prefix, type)`` of a chunk tag, ``("O", "")`` for anything outside a chunk.
+
+    Only ``B``, ``I``, ``E`` and ``S`` before the first ``-`` are chunk prefixes; ``O`` and
+    every other tag (``X``, ``-LRB-``, ``B`` with no type) are outside.
+    """
+    prefix, chunk_type = _split_tag(tag)
+    if prefix in _IOBES_PREFIXES and tag[1:2] == "-":
+        return prefix, chunk_type
+    return "O", ""
+
+
+def iobes_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
+    """The chunks of one sentence of IOBES / BIOES tags as ``(start, end, type)``, end inclusive.
+
+    Well-formed input: ``S-X`` is a one-token chunk, ``B-X (I-X)* E-X`` a longer one, ``O``
+    is outside.  Rules, applied to any tag sequence (malformed ones are read leniently):
+
+    * a chunk of type X **continues** at a token only with ``I-X`` or ``E-X``;
+    * ``B-X`` and ``S-X`` always **start** a chunk; ``I-X`` and ``E-X`` start one when no
+      chunk of type X is open (after ``O``, ``E-*``, ``S-*``, another type or at the
+      sentence start), as conlleval does for ``I-X`` after ``O``;
+    * ``E-X`` and ``S-X`` always **end** their chunk at that token; a chunk still open
+      before a token that does not continue it (``O``, ``B-*``, ``S-*``, another type,
+      or the sentence end) ends at the previous token, so ``B-X O`` is the one-token
+      chunk X and ``B-X I-X O`` a two-token one.
+    """
+    spans: list[tuple[int, int, str]] = []
+    open_start, open_type = -1, ""  # open_start < 0: no chunk is open
+    for position, tag in enumerate(tags):
+        prefix, chunk_type = _iobes_part(tag)
+        continues = open_start >= 0 and prefix in ("I", "E") and chunk_type == open_type
+        if open_start >= 0 and not continues:
+            spans.append((open_start, position - 1, open_type))
+            open_start = -1
+        if prefix != "O" and not continues:
+            open_start, open_type = position, chunk_type
+        if prefix in ("E", "S"):
+            spans.append((open_start, position, open_type))
+            open_start = -1
+    if open_start >= 0:
+        spans.append((open_start, len(tags) - 1, open_type))
+    return spans
+
+
+def _count_iobes(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> _Counts:
+    """Per-type chunk counts from the spans of every sentence, and token counts."""
+    gold_per_type: Counter[str] = Counter()
+    found_per_type: Counter[str] = Counter()
+    correct_per_type: Counter[str] = Counter()
+    tokens = correct_tokens = 0
+    for gold_sentence, pred_sentence in zip(gold, pred):
+        gold_spans = iobes_spans(gold_sentence)
+        pred_spans = iobes_spans(pred_sentence)
+        gold_per_type.update(span[2] for span in gold_spans)
+        found_per_type.update(span[2] for span in pred_spans)
+        correct_per_type.update(span[2] for span in set(gold_spans).intersection(pred_spans))
+        tokens += len(gold_sentence)
+        correct_tokens += sum(map(_same_tag, gold_sentence, pred_sentence))
+    return gold_per_type, found_per_type, correct_per_type, tokens, correct_tokens
+
+
+def _same_tag(gold_tag: str, pred_tag: str) -> bool:
+    """Token correctness as conlleval counts it: equal prefix and equal type."""
+    return _split_tag(gold_tag) == _split_tag(pred_tag)
 
 
 def is_chunk_tagset(tags: Iterable[str]) -> bool:
@@ -325,15 +442,17 @@ def _prf_json(score: PRF) -> dict[str, float | int]:
     }
 
 
-def evaluate_tags(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict:
+def evaluate_tags(
+    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], scheme: str = "conlleval"
+) -> dict:
     """JSON-ready summary, choosing entity or per-class scoring from the gold tag set.
 
     Chunk tag sets (see :func:`is_chunk_tagset`) give ``accuracy``, ``tokens`` and an
-    ``entity`` block (conlleval numbers with ``per_type``); other tag sets give
-    ``accuracy``, ``tokens``, ``per_class`` and ``macro_f1``.
+    ``entity`` block (:func:`score_chunks` numbers under ``scheme``, with ``per_type``);
+    other tag sets give ``accuracy``, ``tokens``, ``per_class`` and ``macro_f1``.
     """
     if is_chunk_tagset(tag for sentence in gold for tag in sentence):
-        chunks = score_chunks(gold, pred)
+        chunks = score_chunks(gold, pred, scheme)
         entity: dict = _prf_json(chunks.overall)
         entity["per_type"] = {name: _prf_json(s) for name, s in chunks.per_type.items()}
         return {"accuracy": chunks.accuracy, "tokens": chunks.tokens, "entity": entity}

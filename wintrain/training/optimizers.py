@@ -242,10 +242,15 @@ class SparseAdam(Adam):
         param.value[rows] -= param.value.dtype.type(scale) * (m / denominator)
 
 
-def clip_global_norm(params: list[Parameter], max_norm: float) -> float:
-    """Scale every gradient by min(1, max_norm / ‖g‖), ‖g‖ the norm of all gradients together.
-    Returns the norm before clipping."""
-    total = math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params))
+def global_norm(params: list[Parameter]) -> float:
+    """‖g‖ of all gradients together (sparse tables: their batch rows)."""
+    return math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params))
+
+
+def clip_global_norm(params: list[Parameter], max_norm: float, norm: float | None = None) -> float:
+    """Scale every gradient by min(1, max_norm / ‖g‖), ‖g‖ the norm of all gradients together
+    (pass ``norm`` when already computed).  Returns the norm before clipping."""
+    total = global_norm(params) if norm is None else norm
     if total > max_norm:
         factor = max_norm / (total + 1e-12)
         for param in params:
