@@ -82,9 +82,12 @@ def train(
         raise WintrainError("train needs a CONFIG file (or --resume RUN_DIR); see wintrain train --help")
     else:
         events = run(load_config(config, set_), out, force, stop)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, stop)
-    outcome = render(events, stdout)
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        outcome = render(events, stdout)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if stop.signal is not None and outcome.get("interrupted"):
         raise typer.Exit(128 + stop.signal)
 

@@ -448,6 +448,23 @@ class Run:
         return summary
 
 
+def environment(config: Config) -> dict[str, Any]:
+    """What a reproduction needs besides the config: seed and package versions."""
+    import platform
+
+    import pydantic
+
+    return {
+        "seed": config.seed,
+        "wintrain": __version__,
+        "numpy": np.__version__,
+        "pydantic": pydantic.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "started": datetime.now().isoformat(timespec="seconds"),
+    }
+
+
 def run(
     config: Config, run_dir: Path | None = None, force: bool = False, stop: StopRequest | None = None
 ) -> Iterator[Event]:
@@ -460,6 +477,7 @@ def run(
     prepared = prepare(config)
     run_dir = make_run_dir(Path(run_dir or config.output.dir or default_run_dir(config)), force)
     (run_dir / "config.yaml").write_text(dump_config(config), encoding="utf-8")
+    (run_dir / "environment.json").write_text(json.dumps(environment(config), indent=2) + "\n", encoding="utf-8")
     yield from Run(prepared, run_dir, Trainer(prepared, stop=stop)).events()
 
 
