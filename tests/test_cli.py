@@ -78,3 +78,25 @@ def test_eval_of_a_corrupt_checkpoint(tmp_path, tiny_data):
 def test_dev_tag_outside_the_tag_set_names_file_and_line(tiny_data):
     tiny_data["dev"].write_text("Alice B-PER\nran O\nfast B-ADV\n")
     assert_one_line_error(wintrain("train", tiny_data["config"]), "dev.txt:3", "B-ADV")
+
+
+def test_predict_from_stdin_and_file_as_text_and_json(tiny_data, tmp_path):
+    run_dir = tmp_path / "run"
+    assert wintrain("train", tiny_data["config"], "--out", run_dir).returncode == 0
+    result = subprocess.run([sys.executable, "-m", "wintrain", "predict", str(run_dir / "best.npz")],
+                            input="Alice visited Paris .\n\nBob left Rome .\n", capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    blocks = result.stdout.strip().split("\n\n")
+    assert len(blocks) == 2
+    assert blocks[0].splitlines() == ["Alice B-PER", "visited O", "Paris B-LOC", ". O"]
+    text = tmp_path / "text.txt"
+    text.write_text("Carol saw Oslo .\n")
+    as_json = wintrain("predict", run_dir / "best.npz", text, "--json")
+    assert json.loads(as_json.stdout) == {"tokens": ["Carol", "saw", "Oslo", "."], "tags": ["B-PER", "O", "B-LOC", "O"]}
+
+
+def test_init_config_and_schema(tmp_path):
+    out = tmp_path / "new.yaml"
+    assert wintrain("init-config", out).returncode == 0 and "train:" in out.read_text()
+    assert_one_line_error(wintrain("init-config", out), "already exists")
+    assert json.loads(wintrain("schema").stdout)["title"] == "wintrain experiment config"

@@ -89,3 +89,34 @@ def test_override_paths_are_relative_to_the_current_directory(tmp_path, monkeypa
 
 def test_bad_override_syntax(tmp_path):
     assert "KEY=VALUE" in error_of(write(tmp_path, BASE), ["optimizer.lr"])
+
+
+def test_init_config_writes_a_valid_complete_config(tmp_path):
+    from wintrain.config import Config, default_config_text
+
+    path = tmp_path / "default.yaml"
+    path.write_text(default_config_text())
+    config = load_config(path)
+    assert config.to_dict() == Config(data={"train": tmp_path / "train.txt", "dev": tmp_path / "dev.txt"}).to_dict()
+
+
+def test_choice_descriptions_list_exactly_the_registered_names():
+    from wintrain.config import ModelConfig, OptimizerConfig, ScheduleConfig
+    from wintrain.nn.activations import ACTIVATIONS
+    from wintrain.nn.init import INITIALIZERS
+    from wintrain.training.optimizers import OPTIMIZERS
+    from wintrain.training.schedules import SCHEDULES
+
+    fields = ModelConfig.model_fields
+    assert fields["activation"].description.split() == ACTIVATIONS.names()
+    assert fields["init"].description.split()[1:] == INITIALIZERS.names()
+    assert OptimizerConfig.model_fields["name"].description.split() == OPTIMIZERS.names()
+    assert ScheduleConfig.model_fields["name"].description.split() == SCHEDULES.names()
+
+
+def test_json_schema_describes_every_section():
+    from wintrain.config import json_schema
+
+    schema = json_schema()
+    assert {"data", "model", "optimizer", "schedule", "train"} <= set(schema["properties"])
+    assert "source" not in schema["properties"]

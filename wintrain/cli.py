@@ -9,12 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-
-# One BLAS thread per process unless WINTRAIN_THREADS says otherwise (set before numpy loads):
-# the matrices of a window model are small, and on a shared 2-core machine a second BLAS
-# thread that spin-waits for a busy core made epochs 5-20x slower in our measurements.
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, os.environ.get("WINTRAIN_THREADS", "1"))
 from pathlib import Path
 from typing import Any, Optional
 
@@ -35,6 +29,18 @@ app = typer.Typer(
 stdout = Console()
 stderr = Console(stderr=True)
 state = {"debug": False}
+
+
+def use_blas_threads(default: int) -> None:
+    """Fix NumPy's BLAS thread count before numpy is first imported (WINTRAIN_THREADS overrides).
+
+    Training runs many small matrix products: one thread per process, because on a shared
+    2-core machine a second BLAS thread that spin-waits for a busy core made epochs 5-20x
+    slower in our measurements.  Tagging runs a few large ones: all cores.
+    """
+    threads = os.environ.get("WINTRAIN_THREADS", str(default))
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, threads)
 
 
 def _version(value: bool) -> None:
@@ -67,6 +73,7 @@ def train(
       wintrain train configs/quickstart.yaml --set train.epochs=3
       wintrain train --resume runs/quickstart
     """
+    use_blas_threads(1)
     import signal
 
     from wintrain.config import load_config
@@ -103,6 +110,7 @@ def evaluate(
 
     Example: wintrain eval runs/quickstart/best.npz --data data/synthetic/test.txt
     """
+    use_blas_threads(os.cpu_count() or 1)
     from wintrain.evaluation.evaluate import evaluate_checkpoint
 
     metrics = evaluate_checkpoint(checkpoint, data, output)
@@ -110,6 +118,64 @@ def evaluate(
         typer.echo(json.dumps(metrics))
         return
     print_report(metrics)
+
+
+@app.command()
+def predict(
+    checkpoint: Path = typer.Argument(..., help="A checkpoint written by training, e.g. runs/x/best.npz."),
+    source: str = typer.Argument("-", help="Text file, one whitespace-tokenised sentence per line; - for stdin."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per sentence instead of token TAG lines."),
+) -> None:
+    """Tag raw text: prints 'token TAG' lines (a blank line between sentences) or JSON.
+
+    Examples:
+      echo "John lives in New York ." | wintrain predict runs/quickstart/best.npz
+      wintrain predict runs/quickstart/best.npz text.txt --json
+    """
+    use_blas_threads(os.cpu_count() or 1)
+    from wintrain.checkpoint import load_checkpoint
+    from wintrain.data.reader import read_text
+    from wintrain.evaluation.predict import Tagger, format_conll, format_json
+
+    tagger = Tagger.from_checkpoint(load_checkpoint(checkpoint))
+    sentences = read_text(sys.stdin.buffer if source == "-" else Path(source))
+    tags = tagger.tag(sentences)
+    sys.stdout.write((format_json if as_json else format_conll)(sentences, tags))
+
+
+@app.command("init-config")
+def init_config(
+    out: Optional[Path] = typer.Argument(None, help="Where to write the config; default: print it."),
+    force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
+) -> None:
+    """Write a complete, commented config with every key at its default.
+
+    Example: wintrain init-config configs/mine.yaml
+    """
+    from wintrain.config import default_config_text
+
+    text = default_config_text()
+    if out is None:
+        sys.stdout.write(text)
+        return
+    if out.exists() and not force:
+        raise WintrainError(f"{out}: already exists; choose another file or pass --force")
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise WintrainError(f"{out}: cannot write ({error.strerror})") from None
+    stdout.print(f"wrote {out}; fill in data.train and data.dev, then: wintrain train {out}", highlight=False)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the config file (for editor completion and validation).
+
+    Example: wintrain schema > wintrain.schema.json
+    """
+    from wintrain.config import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
 
 
 @app.command()
@@ -125,6 +191,7 @@ def gradcheck(
 
     Exit 0 when all pass, 1 otherwise.  Example: wintrain gradcheck configs/quickstart.yaml --set model.activation=gelu
     """
+    use_blas_threads(1)
     from wintrain.config import load_config
     from wintrain.nn.gradcheck import check_config_gradients
 
@@ -152,6 +219,7 @@ def graph(
 
     Example: wintrain graph configs/conll2003.yaml --profile
     """
+    use_blas_threads(1)
     from wintrain.config import load_config
     from wintrain.nn.graph import describe
     from wintrain.training.loop import prepare

@@ -50,19 +50,19 @@ class Choice(BaseModel):
 
 
 class DataConfig(Section):
-    train: Path
-    dev: Optional[Path] = None
-    test: Optional[Path] = None
-    token_column: int = 0
-    tag_column: int = -1
+    train: Path = Field(description="training data, CoNLL style: token first, tag last, blank line between sentences")
+    dev: Optional[Path] = Field(None, description="development data: scored every epoch, picks best.npz")
+    test: Optional[Path] = Field(None, description="test data: scored once with best.npz")
+    token_column: int = Field(0, description="column of the token (0 = first)")
+    tag_column: int = Field(-1, description="column of the tag (-1 = last)")
     lowercase: bool = Field(True, description="look words up lowercased (GloVe is lowercased)")
     tags: Optional[list[str]] = Field(None, description="tag set; default: the tags of the training data")
 
 
 class EmbeddingsConfig(Section):
     path: Optional[Path] = Field(None, description="GloVe / word2vec text file (.gz too); null: random vectors")
-    dim: int = Field(50, gt=0)
-    trainable: bool = True
+    dim: int = Field(50, gt=0, description="word vector size (must match the vector file)")
+    trainable: bool = Field(True, description="fine-tune the word vectors")
     extend_vocab: bool = Field(
         False,
         description="add every word of the vector file to the vocabulary, so words unseen in training "
@@ -81,16 +81,22 @@ class EmbeddingsConfig(Section):
 
 class FeaturesConfig(Section):
     casing: bool = Field(True, description="a small trainable embedding of each word's casing class")
-    casing_dim: int = Field(4, gt=0)
+    casing_dim: int = Field(4, gt=0, description="size of the casing embedding")
 
 
 class ModelConfig(Section):
     window_size: int = Field(5, description="total words in the window, odd: 5 = 2 each side")
-    hidden: list[int] = Field(default_factory=lambda: [200])
-    activation: Choice = Field(default_factory=lambda: Choice(name="tanh"))
-    init: Choice = Field(default_factory=lambda: Choice(name="xavier_uniform"))
-    bias_init: Choice = Field(default_factory=lambda: Choice(name="zeros"))
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    hidden: list[int] = Field(default_factory=lambda: [200], description="sizes of the hidden layers")
+    activation: Choice = Field(
+        default_factory=lambda: Choice(name="tanh"),
+        description="sigmoid tanh hardtanh relu leaky_relu prelu elu gelu swish",
+    )
+    init: Choice = Field(
+        default_factory=lambda: Choice(name="xavier_uniform"),
+        description="weights: zeros constant uniform normal xavier_uniform xavier_normal he_uniform he_normal orthogonal",
+    )
+    bias_init: Choice = Field(default_factory=lambda: Choice(name="zeros"), description="biases (same names)")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="inverted dropout on the window and hidden layers")
 
     @field_validator("window_size")
     @classmethod
@@ -115,8 +121,8 @@ class LossConfig(Section):
 
 
 class OptimizerConfig(Choice):
-    name: str = "sparse_adam"
-    lr: float = Field(0.001, gt=0.0)
+    name: str = Field("sparse_adam", description="sgd adagrad rmsprop adam adamw sparse_adam")
+    lr: float = Field(0.001, gt=0.0, description="learning rate (the schedule's lr0)")
     clip_norm: Optional[float] = Field(None, gt=0.0, description="clip the global gradient norm to this value")
 
     @property
@@ -125,14 +131,14 @@ class OptimizerConfig(Choice):
 
 
 class ScheduleConfig(Choice):
-    name: str = "constant"
+    name: str = Field("constant", description="constant step exponential cyclic cosine plateau")
 
 
 class TrainConfig(Section):
-    epochs: int = Field(10, gt=0)
-    batch_size: int = Field(256, gt=0)
-    shuffle: bool = True
-    eval_batch_size: int = Field(8192, gt=0)
+    epochs: int = Field(10, gt=0, description="passes over the training data")
+    batch_size: int = Field(256, gt=0, description="windows per mini-batch")
+    shuffle: bool = Field(True, description="reshuffle the training windows every epoch (seeded)")
+    eval_batch_size: int = Field(8192, gt=0, description="windows per batch when scoring dev/test")
     patience: Optional[int] = Field(None, ge=1, description="stop after this many epochs without a better dev score")
     min_delta: float = Field(0.0, ge=0.0, description="how much the dev score must rise to count as better")
     checkpoint_every_steps: Optional[int] = Field(
@@ -148,7 +154,7 @@ class OutputConfig(Section):
 
 
 class Config(Section):
-    seed: int = 0
+    seed: int = Field(0, description="seeds initialisation, shuffling and dropout")
     data: DataConfig
     embeddings: EmbeddingsConfig = Field(default_factory=EmbeddingsConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
@@ -293,3 +299,39 @@ def config_from_dict(raw: dict[str, Any], base: Path | None = None, source: Path
 def dump_config(config: Config) -> str:
     """The resolved config as YAML, as written into each run folder."""
     return yaml.safe_dump(config.to_dict(), sort_keys=False)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the config file, for editors (``wintrain schema``)."""
+    schema = Config.model_json_schema()
+    schema["properties"].pop("source", None)
+    schema["title"] = "wintrain experiment config"
+    return schema
+
+
+def _yaml_value(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, width=200).strip().removesuffix("...").strip()
+
+
+def default_config_text() -> str:
+    """A complete config with every key at its default and its description as a comment
+    (``wintrain init-config``); only ``data.train`` and ``data.dev`` need filling in."""
+    example = Config(data=DataConfig(train=Path("train.txt"), dev=Path("dev.txt")))
+    values = example.to_dict()
+    lines = ["# wintrain experiment config: every key with its default. Input paths are relative to this file.",
+             "# Full reference: wintrain schema;  train with: wintrain train THIS_FILE", ""]
+    for name, field in Config.model_fields.items():
+        if name == "source":
+            continue
+        value = values[name]
+        if not isinstance(value, dict):
+            lines.append(f"{f'{name}: {_yaml_value(value)}':<40} # {field.description}")
+            continue
+        section = getattr(Config.model_fields[name].annotation, "model_fields", {})
+        lines.append(f"{name}:")
+        for key, item in value.items():
+            description = section[key].description if key in section and section[key].description else ""
+            text = f"  {key}: {_yaml_value(item)}"
+            lines.append(f"{text:<40} # {description}" if description else text)
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

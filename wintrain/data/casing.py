@@ -20,6 +20,12 @@ def casing_class(token: str) -> str:
     lower: "cat"; UPPER: "NATO"; Title: "Paris"; mixed: "iPhone", "McDonald";
     numeric: "1996", "3.5", "1,000"; has_digit: "1996-08-22", "F16"; other: ".", "--".
     """
+    if token.isalpha():  # the common case first
+        if token.islower():
+            return "lower"
+        if token.isupper():
+            return "UPPER"
+        return "Title" if token[0].isupper() and token[1:].islower() else "mixed"
     if token.isdigit() or token.replace(",", "").replace(".", "", 1).isdigit():
         return "numeric"
     if any(ch.isdigit() for ch in token):

@@ -1,0 +1,249 @@
+"""Look at a run's learning curves: read ``metrics.jsonl``, chart it in the terminal, save a PNG
+or a CSV.
+
+A run folder's ``metrics.jsonl`` holds one JSON object per epoch (``epoch``, ``lr``,
+``train_loss``, ``dev_*`` ...).  :func:`terminal_chart` draws one series as text and needs no
+plotting library; :func:`save_png` draws train loss, the dev metric and the learning rate
+with matplotlib, imported only when called (``pip install "wintrain[plot]"``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+
+from wintrain.data.reader import read_utf8
+from wintrain.errors import WintrainError
+
+__all__ = [
+    "METRICS_FILE",
+    "read_metrics",
+    "dev_metric_key",
+    "series",
+    "terminal_chart",
+    "run_charts",
+    "save_png",
+    "write_metrics_csv",
+]
+
+METRICS_FILE = "metrics.jsonl"
+PathLike = Union[str, "os.PathLike[str]"]
+
+_POINT = "●"
+_LINE = "·"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_metrics(run_dir: PathLike) -> list[dict[str, Any]]:
+    """The epoch rows of ``run_dir/metrics.jsonl`` (``run_dir`` may also be the file itself).
+
+    Raises:
+        WintrainError: the file is missing, not UTF-8, holds no rows, or a line is not a JSON
+            object (the message names ``file:line``).
+    """
+    path = Path(run_dir)
+    if path.is_dir():
+        path = path / METRICS_FILE
+    if not path.exists():
+        raise WintrainError(f"{path}: no such file; give a run folder written by wintrain train")
+    rows = []
+    for number, line in enumerate(read_utf8(path).split("\n"), start=1):
+        if line.strip():
+            rows.append(_parse_row(path, number, line))
+    if not rows:
+        raise WintrainError(f"{path}: no epochs recorded yet; wait for the first epoch to finish")
+    return rows
+
+
+def _parse_row(path: Path, number: int, line: str) -> dict[str, Any]:
+    """One JSON object from line ``number`` of ``path``."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise WintrainError(f"{path}:{number}: not valid JSON ({error.msg}); the file is damaged") from None
+    if not isinstance(row, dict):
+        raise WintrainError(f"{path}:{number}: expected a JSON object per epoch, got {type(row).__name__}")
+    return row
+
+
+def dev_metric_key(rows: Sequence[dict[str, Any]]) -> Optional[str]:
+    """``dev_f1`` when any row has it, else ``dev_accuracy`` when any row has it, else None."""
+    for key in ("dev_f1", "dev_accuracy"):
+        if any(key in row for row in rows):
+            return key
+    return None
+
+
+def series(rows: Sequence[dict[str, Any]], key: str) -> list[float]:
+    """``row[key]`` of every row as floats; NaN where a row lacks it or it is not a number."""
+    values = []
+    for row in rows:
+        value = row.get(key)
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        values.append(float(value) if is_number else math.nan)
+    return values
+
+
+# --------------------------------------------------------------------------- terminal
+
+
+def _format(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _rows_of(values: np.ndarray, height: int) -> np.ndarray:
+    """Grid row (0 = top) of each finite value; the range [lo, hi] spans rows H-1 .. 0.
+
+    row = (H-1) - round((v - lo) / (hi - lo) · (H-1)); a constant series sits mid-height.
+    """
+    lo, hi = values.min(), values.max()
+    if hi == lo:
+        return np.full(values.shape, height // 2, dtype=np.int64)
+    return (height - 1) - np.rint((values - lo) / (hi - lo) * (height - 1)).astype(np.int64)
+
+
+def terminal_chart(values: Sequence[float], width: int = 60, height: int = 10, title: str = "") -> str:
+    """A text chart of ``values`` against epoch 1..n (no plotting library needed).
+
+    Point i of n sits at column round(i·(W-1)/(n-1)) of a W×H grid (column 0 when n = 1),
+    marked ``●``, with ``·`` between consecutive points.  NaN and ±inf values are left out
+    and break the line.  The y axis is labelled with the largest and smallest finite value.
+    Lines: the title (when given), H grid lines, the x axis and the epoch labels.
+    """
+    if width < 2 or height < 2:
+        raise WintrainError(f"a chart needs width and height of at least 2, got {width}x{height}")
+    values = np.asarray(values, dtype=np.float64).ravel()
+    n = values.size
+    grid = [[" "] * width for _ in range(height)]
+    finite = np.isfinite(values)
+    labels = {}
+    if finite.any():
+        columns = np.zeros(n, dtype=np.int64) if n == 1 else np.rint(np.arange(n) * (width - 1) / (n - 1)).astype(np.int64)
+        rows = np.zeros(n, dtype=np.int64)
+        rows[finite] = _rows_of(values[finite], height)
+        _draw_lines(grid, columns, rows, finite)
+        for column, row in zip(columns[finite].tolist(), rows[finite].tolist()):
+            grid[row][column] = _POINT
+        labels = {0: _format(values[finite].max()), height - 1: _format(values[finite].min())}
+        if values[finite].max() == values[finite].min():
+            labels = {height // 2: _format(values[finite].max())}
+    else:
+        message = "no finite values" if n else "no values"
+        start = max(0, (width - len(message)) // 2)
+        grid[height // 2][start:start + len(message)] = list(message[:width])
+    return "\n".join(_frame(grid, labels, n, title))
+
+
+def _draw_lines(grid: list[list[str]], columns: np.ndarray, rows: np.ndarray, finite: np.ndarray) -> None:
+    """Join consecutive finite points with ``·`` by linear interpolation over the columns."""
+    for i in range(len(columns) - 1):
+        if not (finite[i] and finite[i + 1]):
+            continue
+        (c0, c1), (r0, r1) = columns[i:i + 2].tolist(), rows[i:i + 2].tolist()
+        for column in range(c0 + 1, c1):
+            row = round(r0 + (r1 - r0) * (column - c0) / (c1 - c0))
+            grid[row][column] = _LINE
+
+
+def _frame(grid: list[list[str]], labels: dict[int, str], n: int, title: str) -> list[str]:
+    """Title, y labels and axes around the grid."""
+    width = len(grid[0])
+    pad = max((len(label) for label in labels.values()), default=1)
+    lines = [title] if title else []
+    for row, cells in enumerate(grid):
+        tick = "┤" if row in labels else "│"
+        lines.append(f"{labels.get(row, ''):>{pad}} {tick}{''.join(cells)}")
+    lines.append(" " * pad + " └" + "─" * width)
+    lines.append(" " * (pad + 2) + _epoch_labels(n, width))
+    return lines
+
+
+def _epoch_labels(n: int, width: int) -> str:
+    """``1`` under the first column, ``n`` under the last, ``epoch`` in between when it fits."""
+    first, last = "1", str(max(n, 1))
+    if n <= 1:
+        return (first + "  epoch").ljust(width)[:width]
+    middle = width - len(first) - len(last)
+    name = "epoch" if middle >= len("epoch") + 2 else ""
+    return first + name.center(max(middle, 0)) + last
+
+
+def run_charts(rows: Sequence[dict[str, Any]], width: int = 60, height: int = 10) -> str:
+    """Terminal charts of train loss, the dev metric (when present) and the learning rate."""
+    panels = [("train_loss", "train loss")]
+    dev_key = dev_metric_key(rows)
+    if dev_key is not None:
+        panels.append((dev_key, dev_key.replace("_", " ")))
+    panels.append(("lr", "learning rate"))
+    return "\n\n".join(terminal_chart(series(rows, key), width, height, title) for key, title in panels)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def save_png(rows: Sequence[dict[str, Any]], path: PathLike) -> None:
+    """Write a PNG with three panels against epoch: train loss, dev metric, learning rate.
+
+    The dev panel shows ``dev_f1`` if present, else ``dev_accuracy``, else says there is no
+    dev set.  The learning rate uses a log axis when it spans more than a factor of 10.
+
+    Raises:
+        WintrainError: matplotlib is missing, or the file cannot be written.
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise WintrainError('matplotlib is not installed; pip install "wintrain[plot]" to save PNG plots') from None
+    epochs = [row.get("epoch", i + 1) for i, row in enumerate(rows)]
+    figure = Figure(figsize=(13, 3.6))
+    loss_axes, dev_axes, lr_axes = figure.subplots(1, 3)
+    _panel(loss_axes, epochs, series(rows, "train_loss"), "train loss")
+    dev_key = dev_metric_key(rows)
+    if dev_key is None:
+        dev_axes.text(0.5, 0.5, "no dev set", ha="center", va="center", transform=dev_axes.transAxes)
+        dev_axes.set_title("dev")
+    else:
+        _panel(dev_axes, epochs, series(rows, dev_key), dev_key.replace("_", " "))
+    lr = series(rows, "lr")
+    _panel(lr_axes, epochs, lr, "learning rate")
+    positive = [v for v in lr if v > 0]
+    if positive and max(positive) > 10 * min(positive):
+        lr_axes.set_yscale("log")
+    figure.tight_layout()
+    try:
+        figure.savefig(Path(path), dpi=100)
+    except OSError as error:
+        raise WintrainError(f"{path}: cannot write the plot ({error.strerror or error})") from None
+
+
+def _panel(axes: Any, epochs: list, values: list[float], title: str) -> None:
+    """One line plot with markers, titled, epochs on x."""
+    axes.plot(epochs, values, marker="o", markersize=3)
+    axes.set_title(title)
+    axes.set_xlabel("epoch")
+    axes.grid(True, alpha=0.3)
+
+
+def write_metrics_csv(rows: Sequence[dict[str, Any]], path: PathLike) -> None:
+    """Write ``rows`` as CSV: a header of every key (first-seen order), one line per row.
+
+    A key missing from a row is an empty cell; numbers are written with ``str`` (floats
+    round-trip exactly).
+    """
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow(["" if row.get(key) is None else row[key] for key in columns])
+    except OSError as error:
+        raise WintrainError(f"{path}: cannot write the CSV ({error.strerror or error})") from None
