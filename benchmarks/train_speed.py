@@ -30,6 +30,7 @@ every batch size, in a rotating order), so the noise of a shared machine hits al
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import sys
 import time
@@ -108,7 +109,19 @@ class WintrainVariant:
         for event in self.trainer.train_epoch(self.epoch_number, progress_every=10**9):
             last = event
         seconds = time.perf_counter() - started
+        self.close_epoch()
         return seconds, last.loss
+
+    def close_epoch(self) -> None:
+        """What wintrain's run loop does between epochs (Run.finish_epoch): mark the epoch done
+        and reset the per-epoch counters, so that the next train_epoch starts at step 0."""
+        state = getattr(self.trainer, "state", None)
+        if state is None:  # an older Trainer without resumable state
+            return
+        state.epoch, state.step = self.epoch_number, 0
+        for name, zero in (("epoch_loss_sum", 0.0), ("epoch_examples", 0), ("skipped_batches", 0)):
+            if hasattr(state, name):
+                setattr(state, name, zero)
 
 
 def initial_arrays(prepared: Prepared) -> list[np.ndarray]:
@@ -120,8 +133,8 @@ def initial_arrays(prepared: Prepared) -> list[np.ndarray]:
 
 
 def shuffle_rng(prepared: Prepared) -> np.random.Generator:
-    """A generator that yields the same permutations as wintrain's Trainer (prepare's seeding)."""
-    return np.random.default_rng(np.random.SeedSequence(prepared.config.seed).spawn(2)[1])
+    """A copy of wintrain's shuffle generator (taken before any epoch): the same permutations."""
+    return copy.deepcopy(prepared.shuffle_rng)
 
 
 # ----------------------------------------------------------------------------- GEMM floor

@@ -270,6 +270,95 @@ def print_graph(nodes: list[Any], times: list[Any], batch: int, steps: int) -> N
                      f"{(forward + backward) * batch / per_step / 1e9:.2f} GFLOP/s of matrix products", highlight=False)
 
 
+@app.command("sweep-lr")
+def sweep_lr(
+    config: Path = typer.Argument(..., help="YAML experiment config."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config key (repeatable)."),
+    mode: str = typer.Option("grid", "--mode", help="grid: short runs per rate; range: Smith's LR range test."),
+    low: Optional[float] = typer.Option(None, "--min", help="Smallest rate (grid 1e-4, range 1e-7)."),
+    high: Optional[float] = typer.Option(None, "--max", help="Largest rate (grid 1, range 10)."),
+    per_decade: int = typer.Option(1, "--per-decade", help="Grid points per decade."),
+    epochs: int = typer.Option(1, "--epochs", help="Epochs per grid trial."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Batches per grid trial; range test length (100)."),
+    jobs: int = typer.Option(0, "--jobs", help="Local processes for trials (default: number of cores)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address for the trials."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for sweep.jsonl (default runs/<config>-sweep-lr)."),
+    write_config: Optional[Path] = typer.Option(None, "--write-config", help="Write the config with the chosen lr."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Save the curve as PNG (needs matplotlib)."),
+) -> None:
+    """Choose the learning rate: the lecture's grid (powers of ten from 0.001) or the LR range test.
+
+    Examples:
+      wintrain sweep-lr configs/conll2003.yaml --jobs 2
+      wintrain sweep-lr configs/conll2003.yaml --mode range --plot lr.png
+    """
+    use_blas_threads(1)
+    from wintrain.config import dump_config, load_config
+    from wintrain.render import render_range_test, render_sweep
+    from wintrain.sweep import default_jobs, lr_grid, range_test, run_sweep
+
+    settings = load_config(config, set_)
+    if mode == "range":
+        result = range_test(settings, low if low is not None else 1e-7, high if high is not None else 10.0,
+                            steps or 100)
+        render_range_test(result, stdout)
+        chosen = result.suggestion
+        if plot is not None:
+            from wintrain.plot import save_lr_curve
+
+            save_lr_curve(result.rates, result.smoothed, chosen, plot)
+    elif mode == "grid":
+        rates = lr_grid(low if low is not None else 1e-4, high if high is not None else 1.0, per_decade)
+        folder = out or Path("runs") / f"{config.stem}-sweep-lr"
+        outcome = render_sweep(run_sweep(settings, [{"optimizer.lr": r} for r in rates], folder,
+                                         None if steps else epochs, steps, jobs or default_jobs(), scheduler,
+                                         prefer_key="optimizer.lr"), stdout)
+        chosen = outcome.best["overrides"]["optimizer.lr"] if outcome and outcome.best else None
+        if chosen is not None:
+            stdout.print(f"chosen lr: {chosen:g} (best dev score; ties go to the larger rate)", highlight=False)
+        if plot is not None and outcome is not None:
+            from wintrain.plot import save_lr_curve
+
+            save_lr_curve(rates, [r["train_loss"] if r["train_loss"] is not None else float("nan")
+                                  for r in outcome.records], chosen, plot)
+    else:
+        raise WintrainError(f"--mode {mode!r}: choose grid or range")
+    if write_config is not None:
+        if chosen is None:
+            raise WintrainError("no learning rate was chosen, so --write-config wrote nothing")
+        settings.optimizer.lr = chosen
+        write_config.write_text(dump_config(settings), encoding="utf-8")
+        stdout.print(f"wrote {write_config} with optimizer.lr = {chosen:g}", highlight=False)
+
+
+@app.command()
+def sweep(
+    config: Path = typer.Argument(..., help="YAML experiment config."),
+    grid: list[str] = typer.Option(..., "--grid", help="KEY=V1,V2,... (repeatable; the cartesian product runs)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config key (repeatable)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs per trial (default: the config's)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Stop each trial after this many batches."),
+    jobs: int = typer.Option(0, "--jobs", help="Local processes for trials (default: number of cores)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address for the trials."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for sweep.jsonl (default runs/<config>-sweep)."),
+    fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing trial."),
+) -> None:
+    """Cartesian sweep over config keys; an interrupted sweep resumes from its sweep.jsonl.
+
+    Example: wintrain sweep configs/quickstart.yaml --grid loss.l2=0,1e-5,1e-4 --grid model.activation=tanh,relu
+    """
+    use_blas_threads(1)
+    from wintrain.config import load_config
+    from wintrain.render import render_sweep
+    from wintrain.sweep import default_jobs, grid as make_grid, parse_grid, run_sweep
+
+    settings = load_config(config, set_)
+    trials = make_grid(parse_grid(grid))
+    folder = out or Path("runs") / f"{config.stem}-sweep"
+    render_sweep(run_sweep(settings, trials, folder, epochs, steps, jobs or default_jobs(), scheduler, fail_fast),
+                 stdout)
+
+
 def print_report(metrics: dict[str, Any]) -> None:
     stdout.print(f"[bold]{metrics['data']}[/bold]: {metrics['tokens']:,} tokens, "
                  f"accuracy {100 * metrics['accuracy']:.2f}%", highlight=False)

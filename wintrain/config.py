@@ -184,11 +184,22 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise WintrainError(f"--set {text!r}: expected KEY=VALUE, e.g. --set optimizer.lr=0.01")
+    return key.strip().split("."), parse_value(raw)
+
+
+def parse_value(raw: str) -> Any:
+    """A command-line value as YAML, except that numbers such as ``1e-5`` (a string to
+    YAML 1.1, which wants ``1.0e-5``) are numbers."""
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
-        value = raw
-    return key.strip().split("."), value
+        return raw
+    if isinstance(value, str):
+        try:
+            return float(value) if value.strip().lower() not in ("nan", "inf", "-inf", "infinity") else value
+        except ValueError:
+            return value
+    return value
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str], cwd: Path) -> dict[str, Any]:

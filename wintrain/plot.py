@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 METRICS_FILE = "metrics.jsonl"
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, os.PathLike]
 
 _POINT = "●"
 _LINE = "·"
@@ -110,8 +110,10 @@ def _rows_of(values: np.ndarray, height: int) -> np.ndarray:
     return (height - 1) - np.rint((values - lo) / (hi - lo) * (height - 1)).astype(np.int64)
 
 
-def terminal_chart(values: Sequence[float], width: int = 60, height: int = 10, title: str = "") -> str:
-    """A text chart of ``values`` against epoch 1..n (no plotting library needed).
+def terminal_chart(
+    values: Sequence[float], width: int = 60, height: int = 10, title: str = "", x_label: str = "epoch"
+) -> str:
+    """A text chart of ``values`` against epoch (or ``x_label``) 1..n; no plotting library needed.
 
     Point i of n sits at column round(i·(W-1)/(n-1)) of a W×H grid (column 0 when n = 1),
     marked ``●``, with ``·`` between consecutive points.  NaN and ±inf values are left out
@@ -126,7 +128,7 @@ def terminal_chart(values: Sequence[float], width: int = 60, height: int = 10, t
     finite = np.isfinite(values)
     labels = {}
     if finite.any():
-        columns = np.zeros(n, dtype=np.int64) if n == 1 else np.rint(np.arange(n) * (width - 1) / (n - 1)).astype(np.int64)
+        columns = _columns_of(n, width)
         rows = np.zeros(n, dtype=np.int64)
         rows[finite] = _rows_of(values[finite], height)
         _draw_lines(grid, columns, rows, finite)
@@ -139,7 +141,14 @@ def terminal_chart(values: Sequence[float], width: int = 60, height: int = 10, t
         message = "no finite values" if n else "no values"
         start = max(0, (width - len(message)) // 2)
         grid[height // 2][start:start + len(message)] = list(message[:width])
-    return "\n".join(_frame(grid, labels, n, title))
+    return "\n".join(_frame(grid, labels, n, title, x_label))
+
+
+def _columns_of(n: int, width: int) -> np.ndarray:
+    """(n,) grid column of each point: round(i·(W-1)/(n-1)), all 0 when n = 1."""
+    if n == 1:
+        return np.zeros(1, dtype=np.int64)
+    return np.rint(np.arange(n) * (width - 1) / (n - 1)).astype(np.int64)
 
 
 def _draw_lines(grid: list[list[str]], columns: np.ndarray, rows: np.ndarray, finite: np.ndarray) -> None:
@@ -153,7 +162,7 @@ def _draw_lines(grid: list[list[str]], columns: np.ndarray, rows: np.ndarray, fi
             grid[row][column] = _LINE
 
 
-def _frame(grid: list[list[str]], labels: dict[int, str], n: int, title: str) -> list[str]:
+def _frame(grid: list[list[str]], labels: dict[int, str], n: int, title: str, x_label: str) -> list[str]:
     """Title, y labels and axes around the grid."""
     width = len(grid[0])
     pad = max((len(label) for label in labels.values()), default=1)
@@ -162,18 +171,18 @@ def _frame(grid: list[list[str]], labels: dict[int, str], n: int, title: str) ->
         tick = "┤" if row in labels else "│"
         lines.append(f"{labels.get(row, ''):>{pad}} {tick}{''.join(cells)}")
     lines.append(" " * pad + " └" + "─" * width)
-    lines.append(" " * (pad + 2) + _epoch_labels(n, width))
+    lines.append(" " * (pad + 2) + _x_labels(n, width, x_label))
     return lines
 
 
-def _epoch_labels(n: int, width: int) -> str:
-    """``1`` under the first column, ``n`` under the last, ``epoch`` in between when it fits."""
+def _x_labels(n: int, width: int, name: str) -> str:
+    """``1`` under the first column, ``n`` under the last, ``name`` in between when it fits."""
     first, last = "1", str(max(n, 1))
     if n <= 1:
-        return (first + "  epoch").ljust(width)[:width]
+        return (f"{first}  {name}").ljust(width)[:width]
     middle = width - len(first) - len(last)
-    name = "epoch" if middle >= len("epoch") + 2 else ""
-    return first + name.center(max(middle, 0)) + last
+    shown = name if middle >= len(name) + 2 else ""
+    return first + shown.center(max(middle, 0)) + last
 
 
 def run_charts(rows: Sequence[dict[str, Any]], width: int = 60, height: int = 10) -> str:
@@ -247,3 +256,29 @@ def write_metrics_csv(rows: Sequence[dict[str, Any]], path: PathLike) -> None:
                 writer.writerow(["" if row.get(key) is None else row[key] for key in columns])
     except OSError as error:
         raise WintrainError(f"{path}: cannot write the CSV ({error.strerror or error})") from None
+
+
+def save_lr_curve(rates: Sequence[float], losses: Sequence[float], suggestion: Optional[float], path: PathLike) -> None:
+    """Loss against learning rate (log x axis) with the chosen rate marked, as a PNG."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise WintrainError('--plot needs matplotlib: pip install "wintrain[plot]"') from None
+    figure, axes = plt.subplots(figsize=(6, 4))
+    axes.plot(rates, losses, marker="o", markersize=3)
+    axes.set_xscale("log")
+    axes.set_xlabel("learning rate")
+    axes.set_ylabel("loss")
+    if suggestion is not None:
+        axes.axvline(suggestion, color="red", linestyle="--", label=f"chosen {suggestion:.3g}")
+        axes.legend()
+    figure.tight_layout()
+    try:
+        figure.savefig(Path(path), dpi=100)
+    except OSError as error:
+        raise WintrainError(f"{path}: cannot write the plot ({error.strerror})") from None
+    finally:
+        plt.close(figure)

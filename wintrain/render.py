@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Iterable
 
 from rich.console import Console
@@ -170,3 +171,82 @@ def render(events: Iterable[Event], console: Console) -> dict[str, Any]:
 
 def metrics_json(metrics: dict[str, Any]) -> str:
     return json.dumps(metrics, indent=2)
+
+
+# ----------------------------------------------------------------------------- sweeps
+def trial_label(overrides: dict[str, Any]) -> str:
+    return " ".join(f"{key}={value}" for key, value in overrides.items())
+
+
+def trial_status(record: dict[str, Any]) -> str:
+    if record["error"]:
+        return f"failed: {record['error']}"
+    if record["diverged"]:
+        return "diverged"
+    loss = record["train_loss"]
+    score = "—" if record["dev_score"] is None else f"{record['score']} {percent(record['dev_score'])}"
+    return f"loss {loss:.4f}  dev {score}  ({record['seconds']:.1f}s)"
+
+
+def render_sweep(events: Iterable[Any], console: Console) -> Any:
+    """A bar for the sweep, one status line per finished trial, then a table and a chart."""
+    from wintrain.plot import terminal_chart
+    from wintrain.sweep import SweepDone, SweepStarted, TrialDone
+
+    result = None
+    progress = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True,
+                        disable=not console.is_terminal)
+    with progress:
+        task = None
+        for event in events:
+            if isinstance(event, SweepStarted):
+                task = progress.add_task("sweep", total=event.total, completed=event.already_done)
+                resumed = f" ({event.already_done} already done)" if event.already_done else ""
+                console.print(f"{event.total} trials{resumed}; results in {event.out / 'sweep.jsonl'}",
+                              highlight=False)
+            elif isinstance(event, TrialDone):
+                progress.update(task, completed=event.done)
+                console.print(f"[{event.done}/{event.total}] {trial_label(event.record['overrides'])}: "
+                              f"{trial_status(event.record)}", highlight=False, markup=False)
+            elif isinstance(event, SweepDone):
+                result = event
+    if result is None:
+        return None
+    table = Table("trial", "final train loss", "dev", "diverged", "seconds", title="sweep")
+    for record in result.records:
+        best = " ★" if record is result.best else ""
+        dev = "—" if record["dev_score"] is None else percent(record["dev_score"])
+        loss = "—" if record["train_loss"] is None else f"{record['train_loss']:.4f}"
+        table.add_row(trial_label(record["overrides"]) + best, loss, dev,
+                      "error" if record["error"] else ("yes" if record["diverged"] else "no"),
+                      f"{record.get('seconds', 0):.1f}")
+    console.print(table)
+    scores = [math.nan if r["dev_score"] is None else 100 * r["dev_score"] for r in result.records]
+    losses = [math.nan if r["train_loss"] is None or r["diverged"] else r["train_loss"] for r in result.records]
+    if len(result.records) > 1:
+        console.print(terminal_chart(scores, width=50, height=8, title="dev score (%) by trial"), highlight=False,
+                      markup=False)
+        console.print(terminal_chart(losses, width=50, height=8, title="final train loss by trial"),
+                      highlight=False, markup=False)
+        console.print("x axis: trials in table order", highlight=False)
+    if result.best is None:
+        console.print("no trial finished without diverging", highlight=False)
+    else:
+        console.print(f"best: {trial_label(result.best['overrides'])} (dev {percent(result.best['dev_score'])})",
+                      highlight=False, markup=False)
+    return result
+
+
+def render_range_test(result: Any, console: Console) -> None:
+    from wintrain.plot import terminal_chart
+
+    finite = [v for v in result.smoothed if math.isfinite(v)]
+    console.print(terminal_chart(finite, width=60, height=10, title="smoothed loss against log lr (left → right)"),
+                  highlight=False, markup=False)
+    console.print(f"rates {result.rates[0]:.2g} … {result.rates[len(finite) - 1]:.2g} over {len(result.rates)} "
+                  f"batches", highlight=False)
+    if result.suggestion is None:
+        console.print(f"no suggestion: {result.rule}", highlight=False)
+    else:
+        console.print(f"suggested lr: {result.suggestion:.3g} ({result.rule})", highlight=False)

@@ -25,7 +25,8 @@ DEV = [
 ]
 
 
-def make_config(tmp_path: Path, train=TRAIN, dev=DEV, vectors: tuple[str, ...] | None = ("alice", "paris", "."), **data):
+def make_config(tmp_path: Path, train=TRAIN, dev=DEV, vectors: tuple[str, ...] | None = ("alice", "paris", "."),
+                **data):
     raw: dict = {"data": {"train": str(write_conll(tmp_path / "train.txt", train)), **data}}
     if dev is not None:
         raw["data"]["dev"] = str(write_conll(tmp_path / "dev.txt", dev))

@@ -345,7 +345,9 @@ def _warnings(
     if tags_from == "data.tags":
         unused = [tag for tag in tags if tag not in train.tag_counts]
         if unused:
-            warnings.append(f"data.tags lists tags that never occur in train: {_listed(unused)}; they cannot be learned")
+            warnings.append(
+                f"data.tags lists tags that never occur in train: {_listed(unused)}; they cannot be learned"
+            )
     rare = [f"{tag} ({count})" for tag, count in train.tag_counts.items() if count < RARE_TAG_COUNT]
     if rare:
         warnings.append(f"{train.path}: tags with fewer than {RARE_TAG_COUNT} training tokens: {_listed(rare)}")
@@ -410,7 +412,8 @@ def report_rows(report: DataReport) -> list[tuple[str, str]]:
         rows.append(("vectors", f"{report.vectors_path}: {report.vectors_found:,} {forms} found"))
     for split in report.splits.values():
         name, lengths = split.name, split.lengths
-        rows.append((name, f"{split.path}: {split.sentences:,} sentences, {split.tokens:,} tokens, {split.forms:,} {forms}"))
+        counts = f"{split.sentences:,} sentences, {split.tokens:,} tokens, {split.forms:,} {forms}"
+        rows.append((name, f"{split.path}: {counts}"))
         rows.append((
             f"{name} sentence length",
             f"min {lengths.min} · median {lengths.median:g} · mean {lengths.mean:.1f} · "

@@ -225,13 +225,21 @@ def score_chunks(
         counts = _count_conlleval(gold, pred)
     else:
         raise WintrainError(f"unknown scoring scheme {scheme!r}; choose one of {', '.join(SCORING_SCHEMES)}")
-    return _chunk_score(*counts)
+    return _chunk_score(counts)
 
 
-_Counts = tuple["Counter[str]", "Counter[str]", "Counter[str]", int, int]  # gold, found, correct, tokens, correct tokens
+@dataclass(frozen=True)
+class _ChunkCounts:
+    """Chunks per type in gold, found in the guesses and correct; tokens and correct tokens."""
+
+    gold: Counter[str]
+    found: Counter[str]
+    correct: Counter[str]
+    tokens: int
+    correct_tokens: int
 
 
-def _count_conlleval(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> _Counts:
+def _count_conlleval(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> _ChunkCounts:
     """Per-type chunk counts and token counts from conlleval's state machine."""
     gold_per_type: Counter[str] = Counter()
     found_per_type: Counter[str] = Counter()
@@ -272,17 +280,12 @@ def _count_conlleval(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]
 
     if in_correct:  # end of input closes the chunk in progress
         correct_per_type[last_gold_type] += 1
-    return gold_per_type, found_per_type, correct_per_type, tokens, correct_tokens
+    return _ChunkCounts(gold_per_type, found_per_type, correct_per_type, tokens, correct_tokens)
 
 
-def _chunk_score(
-    gold_per_type: Counter[str],
-    found_per_type: Counter[str],
-    correct_per_type: Counter[str],
-    tokens: int,
-    correct_tokens: int,
-) -> ChunkScore:
+def _chunk_score(counts: _ChunkCounts) -> ChunkScore:
     """Totals, overall and per-type P/R/F1 from per-type chunk counts."""
+    gold_per_type, found_per_type, correct_per_type = counts.gold, counts.found, counts.correct
     gold_chunks = sum(gold_per_type.values())
     found_chunks = sum(found_per_type.values())
     correct_chunks = sum(correct_per_type.values())
@@ -293,14 +296,14 @@ def _chunk_score(
         for chunk_type in sorted(gold_per_type.keys() | found_per_type.keys())
     }
     return ChunkScore(
-        tokens=tokens,
+        tokens=counts.tokens,
         gold_chunks=gold_chunks,
         found_chunks=found_chunks,
         correct_chunks=correct_chunks,
         overall=PRF.from_counts(correct_chunks, found_chunks, gold_chunks),
         per_type=per_type,
-        correct_tokens=correct_tokens,
-        accuracy=correct_tokens / tokens if tokens else 0.0,
+        correct_tokens=counts.correct_tokens,
+        accuracy=counts.correct_tokens / counts.tokens if counts.tokens else 0.0,
     )
 
 
@@ -355,7 +358,7 @@ def iobes_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
     return spans
 
 
-def _count_iobes(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> _Counts:
+def _count_iobes(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> _ChunkCounts:
     """Per-type chunk counts from the spans of every sentence, and token counts."""
     gold_per_type: Counter[str] = Counter()
     found_per_type: Counter[str] = Counter()
@@ -369,7 +372,7 @@ def _count_iobes(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -
         correct_per_type.update(span[2] for span in set(gold_spans).intersection(pred_spans))
         tokens += len(gold_sentence)
         correct_tokens += sum(map(_same_tag, gold_sentence, pred_sentence))
-    return gold_per_type, found_per_type, correct_per_type, tokens, correct_tokens
+    return _ChunkCounts(gold_per_type, found_per_type, correct_per_type, tokens, correct_tokens)
 
 
 def _same_tag(gold_tag: str, pred_tag: str) -> bool:

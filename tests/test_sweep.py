@@ -1,0 +1,118 @@
+"""Sweeps: grids, the LR grid and range test, resuming, failures, parallel and Dask trials."""
+
+import json
+import math
+
+import pytest
+
+from wintrain.config import load_config
+from wintrain.errors import WintrainError
+from wintrain.sweep import (SweepDone, TrialDone, best_trial, grid, lr_grid, parse_grid, range_test, run_sweep,
+                            smooth, suggest)
+
+
+def records_of(events):
+    done = [e for e in events if isinstance(e, SweepDone)]
+    assert len(done) == 1
+    return done[0]
+
+
+def comparable(records):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+def test_lr_grid_has_one_point_per_decade_including_the_lectures_start():
+    assert lr_grid() == [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+    assert lr_grid(1e-3, 1e-1, per_decade=2) == pytest.approx([1e-3, 10**-2.5, 1e-2, 10**-1.5, 1e-1])
+    with pytest.raises(WintrainError):
+        lr_grid(1.0, 0.1)
+
+
+def test_grid_is_the_cartesian_product_with_yaml_values():
+    axes = parse_grid(["loss.l2=0,1e-5", "model.activation=tanh,relu,gelu"])
+    trials = grid(axes)
+    assert len(trials) == 6
+    assert trials[0] == {"loss.l2": 0, "model.activation": "tanh"} and trials[-1]["loss.l2"] == 1e-5
+    with pytest.raises(WintrainError, match="KEY=V1,V2"):
+        parse_grid(["loss.l2"])
+
+
+def test_best_trial_prefers_score_then_the_larger_rate():
+    def record(lr, score, diverged=False):
+        return {"overrides": {"optimizer.lr": lr}, "dev_score": score, "diverged": diverged, "error": None}
+
+    records = [record(0.001, 0.8), record(0.01, 0.8), record(0.1, 0.9, diverged=True)]
+    assert best_trial(records, "optimizer.lr")["overrides"]["optimizer.lr"] == 0.01
+
+
+def test_smoothing_is_a_bias_corrected_moving_average():
+    assert smooth([2.0, 2.0, 2.0]) == pytest.approx([2.0, 2.0, 2.0])
+    # a1 = 0.02·1 → s1 = 1;  a2 = 0.98·0.02 + 0.02·3 = 0.0796 → s2 = 0.0796 / (1 − 0.98²)
+    assert smooth([1.0, 3.0]) == pytest.approx([1.0, 0.0796 / (1 - 0.98**2)])
+
+
+def test_suggestion_is_the_steepest_descent_and_ignores_a_non_finite_tail():
+    rates = [10 ** (k / 4) for k in range(-28, 5)]
+    losses = [2.0 - math.tanh(math.log10(r) + 3) for r in rates[:-3]] + [math.inf] * 3
+    suggestion, rule = suggest(rates, losses)
+    assert suggestion == pytest.approx(1e-3) and "steepest" in rule
+
+
+def test_sweep_records_failures_goes_on_and_resumes(tiny_data, tmp_path):
+    config = load_config(tiny_data["config"], ["train.epochs=1"])
+    trials = [{"optimizer.lr": 0.01}, {"model.activation": "nonsense"}, {"optimizer.lr": 0.001}]
+    first = records_of(list(run_sweep(config, trials, tmp_path)))
+    assert [r["error"] is not None for r in first.records] == [False, True, False]
+    assert "nonsense" in first.records[1]["error"]
+    lines = (tmp_path / "sweep.jsonl").read_text().splitlines()
+    assert len(lines) == 3
+    # resume: every trial is already there, none runs again
+    events = list(run_sweep(config, trials, tmp_path))
+    assert not [e for e in events if isinstance(e, TrialDone)]
+    assert comparable(records_of(events).records) == comparable(first.records)
+    # fail-fast stops at the failing trial
+    stopped = records_of(list(run_sweep(config, trials, tmp_path / "ff", fail_fast=True)))
+    assert len(stopped.records) == 2
+
+
+def test_two_processes_give_the_same_results_as_one(tiny_data, tmp_path):
+    config = load_config(tiny_data["config"], ["train.epochs=1"])
+    trials = [{"optimizer.lr": lr} for lr in lr_grid(1e-3, 1e-1)]
+    serial = records_of(list(run_sweep(config, trials, tmp_path / "serial")))
+    parallel = records_of(list(run_sweep(config, trials, tmp_path / "parallel", jobs=2)))
+    assert comparable(serial.records) == comparable(parallel.records)
+
+
+def test_dask_local_cluster_gives_the_same_table(tiny_data, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    config = load_config(tiny_data["config"], ["train.epochs=1"])
+    trials = [{"optimizer.lr": 0.003}, {"optimizer.lr": 0.03}]
+    local = records_of(list(run_sweep(config, trials, tmp_path / "local")))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        remote = records_of(list(run_sweep(config, trials, tmp_path / "dask", scheduler=cluster.scheduler_address)))
+    assert comparable(local.records) == comparable(remote.records)
+
+
+def test_range_test_suggests_a_finite_rate_and_leaves_nothing_behind(tiny_data):
+    config = load_config(tiny_data["config"])
+    result = range_test(config, 1e-5, 10.0, steps=60)
+    assert len(result.rates) == len(result.losses) == len(result.smoothed) <= 60
+    assert result.rates[0] == pytest.approx(1e-5)
+    assert result.suggestion is not None and 1e-5 < result.suggestion < 10
+
+
+def test_sweep_lr_cli_writes_the_chosen_config(tiny_data, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "chosen.yaml"
+    result = subprocess.run([sys.executable, "-m", "wintrain", "sweep-lr", str(tiny_data["config"]), "--jobs", "1",
+                             "--min", "0.001", "--max", "0.1", "--out", str(tmp_path / "sw"), "--write-config",
+                             str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    chosen = load_config(out).optimizer.lr
+    rows = [json.loads(line) for line in (tmp_path / "sw" / "sweep.jsonl").read_text().splitlines()]
+    best = max(rows, key=lambda r: (r["dev_score"] or -1, r["overrides"]["optimizer.lr"]))
+    assert chosen == best["overrides"]["optimizer.lr"]
+    assert f"chosen lr: {chosen:g}" in result.stdout
