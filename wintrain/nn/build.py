@@ -42,12 +42,13 @@ def word_table(
                 f"{config.source}: embeddings.dim is {dim} but {config.embeddings.path} has {vectors.dim}-d vectors; "
                 f"set embeddings.dim: {vectors.dim}"
             )
-        source_index = vectors.index()
-        rows = [(i, source_index[w]) for i, w in enumerate(vocab.words) if w in source_index]
-        if rows:
-            ours, theirs = np.array(rows, dtype=np.int64).T
-            table[ours] = vectors.matrix[theirs]
-        pretrained = len(rows)
+        # the row of each vector's word in our vocabulary (-1: not in it); no second word index
+        ours = np.fromiter((vocab.index.get(w, -1) for w in vectors.words), dtype=np.int64, count=len(vectors.words))
+        known = np.flatnonzero(ours >= 0)
+        for start in range(0, len(known), 65536):  # in chunks: no full-size copy of the vectors
+            chunk = known[start:start + 65536]
+            table[ours[chunk]] = vectors.matrix[chunk]
+        pretrained = len(known)
     table[vocab.pad_id] = 0.0
     return table, TableCoverage(len(vocab) - 2, pretrained)
 

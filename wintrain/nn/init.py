@@ -29,6 +29,21 @@ class Initializer:
 INITIALIZERS: Registry[Initializer] = Registry("initializer")
 
 
+def uniform(rng: np.random.Generator, shape: tuple[int, ...], r: float, dtype: np.dtype) -> np.ndarray:
+    """U(−r, r) drawn directly in ``dtype`` (no float64 temporary for a large float32 table)."""
+    draw = rng.random(shape, dtype=np.float32 if np.dtype(dtype) == np.float32 else np.float64)
+    draw *= 2 * r
+    draw -= r
+    return draw.astype(dtype, copy=False)
+
+
+def normal(rng: np.random.Generator, shape: tuple[int, ...], std: float, dtype: np.dtype) -> np.ndarray:
+    """N(0, std²) drawn directly in ``dtype``."""
+    draw = rng.standard_normal(shape, dtype=np.float32 if np.dtype(dtype) == np.float32 else np.float64)
+    draw *= std
+    return draw.astype(dtype, copy=False)
+
+
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of ``shape``: first and last dimension."""
     return int(shape[0]), int(shape[-1])
@@ -63,7 +78,7 @@ class Uniform(Initializer):
         self.r = r
 
     def __call__(self, shape, rng, dtype):
-        return rng.uniform(-self.r, self.r, size=shape).astype(dtype)
+        return uniform(rng, shape, self.r, dtype)
 
 
 @INITIALIZERS.register("normal")
@@ -76,7 +91,7 @@ class Normal(Initializer):
         self.std = std
 
     def __call__(self, shape, rng, dtype):
-        return rng.normal(0.0, self.std, size=shape).astype(dtype)
+        return normal(rng, shape, self.std, dtype)
 
 
 @INITIALIZERS.register("xavier_uniform")
@@ -89,7 +104,7 @@ class XavierUniform(Initializer):
     def __call__(self, shape, rng, dtype):
         fan_in, fan_out = fans(shape)
         r = self.gain * math.sqrt(6.0 / (fan_in + fan_out))
-        return rng.uniform(-r, r, size=shape).astype(dtype)
+        return uniform(rng, shape, r, dtype)
 
 
 @INITIALIZERS.register("xavier_normal")
@@ -102,7 +117,7 @@ class XavierNormal(Initializer):
     def __call__(self, shape, rng, dtype):
         fan_in, fan_out = fans(shape)
         std = self.gain * math.sqrt(2.0 / (fan_in + fan_out))
-        return rng.normal(0.0, std, size=shape).astype(dtype)
+        return normal(rng, shape, std, dtype)
 
 
 @INITIALIZERS.register("he_uniform")
@@ -112,7 +127,7 @@ class HeUniform(Initializer):
     def __call__(self, shape, rng, dtype):
         fan_in, _ = fans(shape)
         r = math.sqrt(6.0 / fan_in)
-        return rng.uniform(-r, r, size=shape).astype(dtype)
+        return uniform(rng, shape, r, dtype)
 
 
 @INITIALIZERS.register("he_normal")
@@ -121,7 +136,7 @@ class HeNormal(Initializer):
 
     def __call__(self, shape, rng, dtype):
         fan_in, _ = fans(shape)
-        return rng.normal(0.0, math.sqrt(2.0 / fan_in), size=shape).astype(dtype)
+        return normal(rng, shape, math.sqrt(2.0 / fan_in), dtype)
 
 
 @INITIALIZERS.register("orthogonal")

@@ -65,14 +65,16 @@ class Layer:
         raise NotImplementedError
 
 
-def scatter_rows(ids: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def scatter_rows(ids: np.ndarray, values: np.ndarray, table_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Sum the rows of ``values`` that share an id, without ``np.add.at``.
 
     ids: (n,) integer row ids; values: (n, d).  Returns (rows (U,), sums (U, d)) with the
     distinct ids in increasing order.  Sorting the ids and summing each run with
-    ``np.add.reduceat`` is many times faster than ``np.add.at``.
+    ``np.add.reduceat`` is many times faster than ``np.add.at``; ids of a table with at most
+    65,536 rows (``table_rows``) are sorted as uint16, which NumPy radix-sorts.
     """
-    order = np.argsort(ids, kind="stable")
+    keys = ids.astype(np.uint16) if table_rows is not None and table_rows <= 65536 else ids
+    order = np.argsort(keys, kind="stable")
     sorted_ids = ids[order]
     starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
     return sorted_ids[starts], np.add.reduceat(values[order], starts, axis=0)
@@ -109,7 +111,7 @@ class Embedding(Layer):
         if not self.trainable:
             return None
         ids = self.cache
-        rows, grad = scatter_rows(ids.reshape(-1), dout.reshape(-1, self.dim))
+        rows, grad = scatter_rows(ids.reshape(-1), dout.reshape(-1, self.dim), len(self.table.value))
         if self.dense_updates:
             self.table.grad = np.zeros_like(self.table.value)
             self.table.grad[rows] = grad

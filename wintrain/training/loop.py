@@ -438,12 +438,8 @@ class Run:
             "seed": config.seed,
         }
         if "test" in p.datasets:
-            best = load_checkpoint(self.run_dir / "best.npz")
-            current = p.model.state()
-            saved_current = {name: value.copy() for name, value in current.items()}
-            p.model.load_state(best.model_arrays)
+            p.model.load_state(load_checkpoint(self.run_dir / "best.npz").model_arrays)  # training is over
             summary["test"] = self.trainer.evaluate("test")
-            p.model.load_state(saved_current)
         (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         return summary
 

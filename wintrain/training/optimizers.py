@@ -39,6 +39,24 @@ class Optimizer:
             slots[name] = np.full_like(param.value, fill)
         return slots[name]
 
+    def row_slot(self, param: Parameter, name: str, rows: np.ndarray) -> np.ndarray:
+        """A per-row state array for a sparse parameter, covering at least row ``max(rows)``.
+
+        It grows (doubling) only as far as the largest row that has had a gradient: rows that
+        never occur in training — e.g. the pretrained words added by ``extend_vocab`` — cost
+        no optimizer memory.  Rows past its end have the initial state (zeros).
+        """
+        slots = self.state[param.name]
+        needed = int(rows[-1]) + 1 if len(rows) else 0
+        current = slots.get(name)
+        if current is None or len(current) < needed:
+            size = min(len(param.value), max(needed, 2 * (0 if current is None else len(current))))
+            grown = np.zeros((size,) + param.value.shape[1:], dtype=param.value.dtype)
+            if current is not None:
+                grown[:len(current)] = current
+            slots[name] = current = grown
+        return current
+
     def step(self, lr: float) -> None:
         """Apply one update with learning rate ``lr`` to every parameter."""
         self.steps += 1
@@ -57,8 +75,11 @@ class Optimizer:
         self.update(param, param.dense_grad(), lr)
 
     def state_arrays(self) -> dict[str, np.ndarray]:
-        """Optimizer state as flat ``{"param/slot": array}`` plus the step count."""
-        arrays = {f"{p}/{s}": a.copy() for p, slots in self.state.items() for s, a in slots.items()}
+        """Optimizer state as flat ``{"param/slot": array}`` plus the step count.
+
+        The arrays are the live state (no copies: the embedding table's moments can be
+        hundreds of MB); save them before the next :meth:`step`."""
+        arrays = {f"{p}/{s}": a for p, slots in self.state.items() for s, a in slots.items()}
         arrays["steps"] = np.array(self.steps, dtype=np.int64)
         return arrays
 
@@ -115,7 +136,7 @@ class Adagrad(Optimizer):
 
     def update_rows(self, param, lr):  # rows with zero gradient do not change: lazy is exact
         rows, grad = param.rows, param.grad
-        accumulator = self.slot(param, "sum_sq", self.initial_accumulator)
+        accumulator = self.slot(param, "sum_sq", self.initial_accumulator)  # full size: initial value may be ≠ 0
         accumulated = accumulator[rows] + grad * grad
         accumulator[rows] = accumulated
         param.value[rows] -= param.value.dtype.type(lr) * grad / (np.sqrt(accumulated) + self.eps)
@@ -173,25 +194,40 @@ class Adam(Optimizer):
         t = self.steps
         return lr / (1.0 - self.beta1**t), math.sqrt(1.0 - self.beta2**t)
 
-    def adam_direction(self, m: np.ndarray, v: np.ndarray, grad: np.ndarray, v_max: np.ndarray | None) -> np.ndarray:
-        """Update m and v in place; return m / (√v̂·√(1−β2^t) + ε·√(1−β2^t)) pieces for the caller."""
+    def adam_step(self, m: np.ndarray, v: np.ndarray, v_max: np.ndarray | None, grad: np.ndarray, lr: float,
+                  scratch: np.ndarray) -> np.ndarray:
+        """Update m, v (and v_max) in place and return the step lr·m̂/(√v̂ + ε), written into ``scratch``.
+
+        Every operation writes into an existing array: no temporaries on the hot path.
+        """
+        np.multiply(grad, 1.0 - self.beta1, out=scratch)
         m *= self.beta1
-        m += (1.0 - self.beta1) * grad
+        m += scratch
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1.0 - self.beta2
         v *= self.beta2
-        v += (1.0 - self.beta2) * (grad * grad)
+        v += scratch
         if v_max is not None:
             np.maximum(v_max, v, out=v_max)
-            return v_max
-        return v
+        # lr·m̂/(√v̂ + ε) = (scale·c2)·m / (√v + ε·c2), with scale = lr/(1−β1^t), c2 = √(1−β2^t)
+        scale, correction2 = self.step_size(lr)
+        np.sqrt(v if v_max is None else v_max, out=scratch)
+        scratch += self.eps * correction2
+        np.divide(m, scratch, out=scratch)
+        scratch *= scale * correction2
+        return scratch
+
+    def scratch(self, param: Parameter) -> np.ndarray:
+        """A reusable work array shaped like the parameter (not part of the saved state)."""
+        buffers = self.__dict__.setdefault("_scratch", {})
+        if param.name not in buffers:
+            buffers[param.name] = np.empty_like(param.value)
+        return buffers[param.name]
 
     def update(self, param, grad, lr):
-        m, v = self.slot(param, "m"), self.slot(param, "v")
-        denominator_source = self.adam_direction(m, v, grad, self.slot(param, "v_max") if self.amsgrad else None)
-        scale, correction2 = self.step_size(lr)
-        denominator = np.sqrt(denominator_source)
-        denominator /= correction2
-        denominator += self.eps
-        param.value -= param.value.dtype.type(scale) * (m / denominator)
+        v_max = self.slot(param, "v_max") if self.amsgrad else None
+        param.value -= self.adam_step(self.slot(param, "m"), self.slot(param, "v"), v_max, grad, lr,
+                                      self.scratch(param))
 
 
 @OPTIMIZERS.register("adamw")
@@ -226,20 +262,16 @@ class SparseAdam(Adam):
     global step t, so a row present in every batch follows dense Adam exactly."""
 
     def update_rows(self, param, lr):
-        rows, grad = param.rows, param.grad
-        m_all, v_all = self.slot(param, "m"), self.slot(param, "v")
+        rows, grad = param.rows, param.grad  # rows are sorted (scatter_rows)
+        m_all, v_all = self.row_slot(param, "m", rows), self.row_slot(param, "v", rows)
+        v_max_all = self.row_slot(param, "v_max", rows) if self.amsgrad else None
         m, v = m_all[rows], v_all[rows]
-        v_max_all = self.slot(param, "v_max") if self.amsgrad else None
         v_max = v_max_all[rows] if v_max_all is not None else None
-        denominator_source = self.adam_direction(m, v, grad, v_max)
+        step = self.adam_step(m, v, v_max, grad, lr, np.empty_like(grad))
         m_all[rows], v_all[rows] = m, v
         if v_max_all is not None:
             v_max_all[rows] = v_max
-        scale, correction2 = self.step_size(lr)
-        denominator = np.sqrt(denominator_source)
-        denominator /= correction2
-        denominator += self.eps
-        param.value[rows] -= param.value.dtype.type(scale) * (m / denominator)
+        param.value[rows] -= step
 
 
 def global_norm(params: list[Parameter]) -> float:
