@@ -100,3 +100,34 @@ def test_init_config_and_schema(tmp_path):
     assert wintrain("init-config", out).returncode == 0 and "train:" in out.read_text()
     assert_one_line_error(wintrain("init-config", out), "already exists")
     assert json.loads(wintrain("schema").stdout)["title"] == "wintrain experiment config"
+
+
+def test_check_reports_and_blocks_on_unknown_dev_tags(tiny_data):
+    good = wintrain("check", tiny_data["config"])
+    assert good.returncode == 0, good.stderr
+    assert "ready to train" in good.stdout and "train" in good.stdout
+    report = json.loads(wintrain("check", tiny_data["config"], "--json").stdout)
+    assert report["splits"]["train"]["tokens"] == sum(1 for line in tiny_data["train"].read_text().splitlines() if line)
+    tiny_data["dev"].write_text("Alice B-XYZ\n")
+    bad = wintrain("check", tiny_data["config"])
+    assert bad.returncode == 2 and "B-XYZ" in bad.stdout
+
+
+def test_plot_draws_terminal_charts_and_training_writes_metrics_csv(tiny_data, tmp_path):
+    run_dir = tmp_path / "run"
+    assert wintrain("train", tiny_data["config"], "--out", run_dir).returncode == 0
+    csv_rows = (run_dir / "metrics.csv").read_text().splitlines()
+    assert csv_rows[0].startswith("epoch,lr,train_loss") and len(csv_rows) == 4
+    charts = wintrain("plot", run_dir)
+    assert charts.returncode == 0 and "train loss" in charts.stdout and "learning rate" in charts.stdout
+
+
+def test_eval_constrained_decoding_and_confusion_matrix(tiny_data, tmp_path):
+    run_dir = tmp_path / "run"
+    assert wintrain("train", tiny_data["config"], "--out", run_dir).returncode == 0
+    result = json.loads(wintrain("eval", run_dir / "best.npz", "--data", tiny_data["dev"], "--json",
+                                 "--decode", "constrained").stdout)
+    assert result["decode"] == "constrained"
+    matrix = result["confusion"]
+    assert result["labels"] == ["O", "B-LOC", "B-PER"] and sum(map(sum, matrix)) == result["tokens"]
+    assert sum(matrix[i][i] for i in range(3)) == round(result["accuracy"] * result["tokens"])

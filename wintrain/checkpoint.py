@@ -30,7 +30,7 @@ from wintrain.errors import WintrainError
 from wintrain.nn.build import build_model
 from wintrain.nn.model import WindowClassifier
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass

@@ -105,15 +105,20 @@ def evaluate(
     data: Path = typer.Option(..., "--data", help="CoNLL-style file to evaluate on."),
     output: Optional[Path] = typer.Option(None, "--output", help="Write 'token gold predicted' lines here."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    decode: Optional[str] = typer.Option(None, "--decode", help="greedy or constrained (default: the checkpoint's)."),
 ) -> None:
-    """Token accuracy and (for B-X/I-X tags) conlleval entity precision/recall/F1.
+    """Token accuracy and (for B-X/I-X tags) conlleval entity precision/recall/F1, per type and overall.
 
-    Example: wintrain eval runs/quickstart/best.npz --data data/synthetic/test.txt
+    Examples:
+      wintrain eval runs/quickstart/best.npz --data data/synthetic/test.txt
+      wintrain eval runs/quickstart/best.npz --data data/synthetic/dev.txt --output pred.txt --json
     """
     use_blas_threads(os.cpu_count() or 1)
     from wintrain.evaluation.evaluate import evaluate_checkpoint
 
-    metrics = evaluate_checkpoint(checkpoint, data, output)
+    if decode not in (None, "greedy", "constrained"):
+        raise WintrainError(f"--decode {decode!r}: choose greedy or constrained")
+    metrics = evaluate_checkpoint(checkpoint, data, output, decode)
     if as_json:
         typer.echo(json.dumps(metrics))
         return
@@ -361,7 +366,7 @@ def sweep(
 
 def print_report(metrics: dict[str, Any]) -> None:
     stdout.print(f"[bold]{metrics['data']}[/bold]: {metrics['tokens']:,} tokens, "
-                 f"accuracy {100 * metrics['accuracy']:.2f}%", highlight=False)
+                 f"accuracy {100 * metrics['accuracy']:.2f}% ({metrics['decode']} decoding)", highlight=False)
     if "entity" in metrics:
         entity = metrics["entity"]
         stdout.print(
@@ -381,6 +386,66 @@ def print_report(metrics: dict[str, Any]) -> None:
             table.add_row(name, *(f"{100 * score[k]:.2f}" for k in ("precision", "recall", "f1")), str(score["gold"]))
         stdout.print(table)
         stdout.print(f"macro F1 {100 * metrics['macro_f1']:.2f}", highlight=False)
+    labels = metrics["labels"]
+    if len(labels) <= 20:
+        matrix = Table("gold \\ predicted", *labels, title="confusion matrix")
+        for label, row in zip(labels, metrics["confusion"]):
+            matrix.add_row(label, *(f"[bold]{n}[/bold]" if label == other else (str(n) if n else "·")
+                                    for other, n in zip(labels, row)))
+        stdout.print(matrix)
+
+
+@app.command()
+def check(
+    config: Path = typer.Argument(..., help="YAML experiment config."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config key (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Check the data a config names without training: sizes, tags, OOV rates, lengths, overlap.
+
+    Exit 2 when a blocking problem exists.  Example: wintrain check configs/conll2003.yaml
+    """
+    import dataclasses
+
+    from wintrain.config import load_config
+    from wintrain.data.check import check_data, report_rows
+
+    report = check_data(load_config(config, set_))
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(report), default=str))
+    else:
+        table = Table("check", "result", title=f"data of {config}")
+        for name, value in report_rows(report):
+            table.add_row(name, value)
+        stdout.print(table)
+        for warning in report.warnings:
+            stdout.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        for problem in report.problems:
+            stdout.print(f"[red]problem:[/red] {problem}", highlight=False)
+        verdict = "[green]ready to train[/green]" if report.ok else "[red]fix the problems above first[/red]"
+        stdout.print(f"{verdict} (checked in {report.seconds:.2f}s)")
+    if not report.ok:
+        raise typer.Exit(2)
+
+
+@app.command()
+def plot(
+    run_dir: Path = typer.Argument(..., help="A run folder (with metrics.jsonl)."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Also save the curves as PNG (needs matplotlib)."),
+    width: int = typer.Option(60, "--width", min=10, help="Terminal chart width."),
+    height: int = typer.Option(10, "--height", min=3, help="Terminal chart height."),
+) -> None:
+    """Learning curves of a run: train loss, dev metric and learning rate per epoch.
+
+    Example: wintrain plot runs/quickstart --png curves.png
+    """
+    from wintrain.plot import read_metrics, run_charts, save_png
+
+    rows = read_metrics(run_dir)
+    stdout.print(run_charts(rows, width, height), highlight=False, markup=False)
+    if png is not None:
+        save_png(rows, png)
+        stdout.print(f"wrote {png}", highlight=False)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -57,6 +57,9 @@ class DataConfig(Section):
     tag_column: int = Field(-1, description="column of the tag (-1 = last)")
     lowercase: bool = Field(True, description="look words up lowercased (GloVe is lowercased)")
     tags: Optional[list[str]] = Field(None, description="tag set; default: the tags of the training data")
+    scheme: Literal["auto", "iob1", "iob2", "iobes"] = Field(
+        "auto", description="chunk tagging scheme of B-X/I-X tags (auto: guessed from the training tags)"
+    )
 
 
 class EmbeddingsConfig(Section):
@@ -149,6 +152,14 @@ class TrainConfig(Section):
     )
 
 
+class EvaluationConfig(Section):
+    decode: Literal["greedy", "constrained"] = Field(
+        "greedy",
+        description="greedy: the best tag per word; constrained: per sentence, the best tag sequence "
+        "without invalid chunk transitions (Viterbi over the tag scores, e.g. no O → I-X in IOB2)",
+    )
+
+
 class OutputConfig(Section):
     dir: Optional[Path] = Field(None, description="run folder; default: runs/<config name>-<date>-<time>")
 
@@ -163,6 +174,7 @@ class Config(Section):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     source: Optional[Path] = Field(None, exclude=True, description="the file this config was read from")

@@ -69,9 +69,21 @@ def epoch_line(record: dict[str, Any], is_best: bool) -> str:
     )
 
 
-def summary_lines(event: RunDone) -> list[str]:
+def dev_chart(records: list[dict[str, Any]]) -> str | None:
+    """A small terminal chart of the dev score per epoch (None with fewer than 2 epochs or no dev set)."""
+    from wintrain.plot import terminal_chart
+
+    scores = [100 * r["dev_score"] for r in records if "dev_score" in r]
+    if len(scores) < 2:
+        return None
+    return terminal_chart(scores, width=40, height=6, title="dev score (%) per epoch")
+
+
+def summary_lines(event: RunDone, records: list[dict[str, Any]] | None = None) -> list[str]:
     s = event.summary
-    lines = [f"done in {s['train_seconds']:.1f}s; run folder: {event.run_dir}"]
+    chart = dev_chart(records or [])
+    lines = [chart] if chart else []
+    lines.append(f"done in {s['train_seconds']:.1f}s; run folder: {event.run_dir}")
     if s.get("dev"):
         lines.append(f"best epoch {s['best_epoch']}: dev {s['score']} = {percent(s['best_dev_score'])}")
     if s.get("test"):
@@ -93,6 +105,7 @@ def interrupted_line(event: RunInterrupted) -> str:
 def render_plain(events: Iterable[Event], console: Console) -> dict[str, Any]:
     """One line per epoch (for logs and pipes)."""
     summary: dict[str, Any] = {}
+    records: list[dict[str, Any]] = []
     for event in events:
         if isinstance(event, RunInterrupted):
             console.print(interrupted_line(event), highlight=False, soft_wrap=True)
@@ -101,17 +114,19 @@ def render_plain(events: Iterable[Event], console: Console) -> dict[str, Any]:
             for line in describe_start(event):
                 console.print(line, highlight=False, soft_wrap=True)
         elif isinstance(event, EpochDone):
+            records.append(event.record)
             console.print(epoch_line(event.record, event.is_best), highlight=False, soft_wrap=True)
         elif isinstance(event, RunDone):
             summary = event.summary
-            for line in summary_lines(event):
-                console.print(line, highlight=False, soft_wrap=True)
+            for line in summary_lines(event, records):
+                console.print(line, highlight=False, markup=False)
     return summary
 
 
 def render_rich(events: Iterable[Event], console: Console) -> dict[str, Any]:
     """Epoch and batch bars with loss, lr, tokens/s and ETA; a table row per epoch."""
     summary: dict[str, Any] = {}
+    records: list[dict[str, Any]] = []
     table: Table | None = None
     progress = Progress(
         TextColumn("{task.description}"),
@@ -146,6 +161,7 @@ def render_rich(events: Iterable[Event], console: Console) -> dict[str, Any]:
                                 status=f"loss {event.loss:.4f}  lr {event.lr:.3g}  {event.tokens_per_second:,.0f} tok/s")
             elif isinstance(event, EpochDone):
                 record = event.record
+                records.append(record)
                 if table is None:
                     columns = ["epoch", "train loss", "lr"] + [t for t, _ in dev_columns(record)] + ["seconds", "tok/s"]
                     table = Table(*columns, title="epochs")
@@ -160,8 +176,8 @@ def render_rich(events: Iterable[Event], console: Console) -> dict[str, Any]:
                 progress.stop()
                 if table is not None:
                     console.print(table)
-                for line in summary_lines(event):
-                    console.print(line, highlight=False)
+                for line in summary_lines(event, records):
+                    console.print(line, highlight=False, markup=False)
     return summary
 
 

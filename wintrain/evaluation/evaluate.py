@@ -17,6 +17,8 @@ from wintrain.checkpoint import load_checkpoint
 from wintrain.data.dataset import Encoded, Encoder
 from wintrain.data.reader import Corpus, read_conll
 from wintrain.errors import WintrainError
+from wintrain.evaluation.confusion import confusion_matrix
+from wintrain.evaluation.decode import constrained_decode
 from wintrain.evaluation.metrics import evaluate_tags, is_chunk_tagset
 from wintrain.nn.model import WindowClassifier
 
@@ -38,16 +40,45 @@ class Evaluation:
     predicted: list[str]  # flat predicted tags, one per token
 
 
+def predict_ids(
+    model: WindowClassifier,
+    encoder: Encoder,
+    encoded: Encoded,
+    sentence_starts: np.ndarray,
+    batch_size: int = 8192,
+    decode: str = "greedy",
+    scheme: str = "iob2",
+) -> np.ndarray:
+    """(N,) predicted tag ids: the best tag per word (greedy), or per sentence the best tag
+    sequence without invalid chunk transitions (constrained; chunk tag sets only)."""
+    tags = encoder.tagset.tags
+    if decode == "constrained" and is_chunk_tagset(tags):
+        scores = model.predict_scores(encoded.features, batch_size)
+        return constrained_decode(scores, sentence_starts, tags, scheme)
+    return model.predict(encoded.features, batch_size)
+
+
+def scoring_scheme(scheme: str) -> str:
+    """Chunk scoring: conlleval's rules for IOB1/IOB2 data, span rules for IOBES."""
+    return "iobes" if scheme == "iobes" else "conlleval"
+
+
 def evaluate_encoded(
-    model: WindowClassifier, encoder: Encoder, corpus: Corpus, encoded: Encoded, batch_size: int = 8192
+    model: WindowClassifier,
+    encoder: Encoder,
+    corpus: Corpus,
+    encoded: Encoded,
+    batch_size: int = 8192,
+    decode: str = "greedy",
+    scheme: str = "iob2",
 ) -> Evaluation:
     """Predict every token of an encoded corpus and score it against the gold tags."""
-    ids = model.predict(encoded.features, batch_size)
+    ids = predict_ids(model, encoder, encoded, corpus.sentence_starts, batch_size, decode, scheme)
     tags = encoder.tagset.tags
     predicted = [tags[i] for i in ids.tolist()]
     gold = split_sentences(corpus.tags, corpus.sentence_starts)
     guessed = split_sentences(predicted, corpus.sentence_starts)
-    metrics = evaluate_tags(gold, guessed)
+    metrics = evaluate_tags(gold, guessed, scheme=scoring_scheme(scheme))
     if not is_chunk_tagset(corpus.tags) and is_chunk_tagset(tags):
         metrics.pop("entity", None)
     return Evaluation(metrics, predicted)
@@ -66,15 +97,27 @@ def write_predictions(path: Path, corpus: Corpus, predicted: list[str]) -> None:
 
 
 def evaluate_checkpoint(
-    checkpoint: str | os.PathLike[str], data: str | os.PathLike[str], output: str | os.PathLike[str] | None = None
+    checkpoint: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None = None,
+    decode: str | None = None,
 ) -> dict[str, Any]:
-    """Load a checkpoint, tag ``data`` (CoNLL format) and return its metrics (as ``wintrain eval``)."""
+    """Load a checkpoint, tag ``data`` (CoNLL format) and return its metrics (as ``wintrain eval``).
+
+    ``decode`` overrides the checkpoint's ``evaluation.decode``.  The result also holds the
+    confusion matrix (``labels``, ``confusion``: rows gold, columns predicted).
+    """
     saved = load_checkpoint(checkpoint)
     model = saved.build()
-    columns = saved.config.data
-    corpus = read_conll(Path(data), columns.token_column, columns.tag_column)
+    config = saved.config
+    corpus = read_conll(Path(data), config.data.token_column, config.data.tag_column)
     encoded = saved.encoder.encode(corpus)
-    result = evaluate_encoded(model, saved.encoder, corpus, encoded, saved.config.train.eval_batch_size)
+    decode = decode or config.evaluation.decode
+    result = evaluate_encoded(model, saved.encoder, corpus, encoded, config.train.eval_batch_size, decode,
+                              config.data.scheme)
     if output is not None:
         write_predictions(Path(output), corpus, result.predicted)
-    return {"checkpoint": str(checkpoint), "data": str(data), **result.metrics}
+    labels = saved.encoder.tagset.tags
+    matrix = confusion_matrix(corpus.tags, result.predicted, labels)
+    return {"checkpoint": str(checkpoint), "data": str(data), "decode": decode, **result.metrics,
+            "labels": labels, "confusion": matrix.tolist()}

@@ -31,8 +31,10 @@ from wintrain.data.dataset import Encoded, Encoder
 from wintrain.data.load import load_corpora, load_encoder_and_vectors
 from wintrain.data.reader import Corpus
 from wintrain.errors import TrainingDiverged, WintrainError
+from wintrain.evaluation.decode import infer_scheme
 from wintrain.evaluation.evaluate import evaluate_encoded, main_score
 from wintrain.nn.build import TableCoverage, build_model
+from wintrain.plot import read_metrics, write_metrics_csv
 from wintrain.nn.model import WindowClassifier
 from wintrain.training.optimizers import OPTIMIZERS, Optimizer, clip_global_norm, global_norm
 from wintrain.training.schedules import SCHEDULES, Schedule
@@ -149,6 +151,8 @@ def prepare(config: Config, saved: Checkpoint | None = None) -> Prepared:
         encoder, vectors = load_encoder_and_vectors(config, corpora["train"])
     else:
         encoder, vectors = saved.encoder, None
+    if config.data.scheme == "auto":  # resolved once, so the saved config scores the same way later
+        config.data.scheme = infer_scheme(encoder.tagset.tags, corpora["train"].tag_sentences())
     datasets = {split: encoder.encode(corpus) for split, corpus in corpora.items()}
     model, coverage = build_model(config, encoder, model_rng, vectors)
     optimizer = OPTIMIZERS.build(config.optimizer.name, config.optimizer.params, config.where("optimizer"),
@@ -303,8 +307,9 @@ class Trainer:
 
     def evaluate(self, split: str) -> dict[str, Any]:
         p = self.p
+        config = self.config
         result = evaluate_encoded(p.model, p.encoder, p.corpora[split], p.datasets[split],
-                                  self.config.train.eval_batch_size)
+                                  config.train.eval_batch_size, config.evaluation.decode, config.data.scheme)
         return result.metrics
 
 
@@ -415,6 +420,7 @@ class Run:
         state.epoch_loss_sum, state.epoch_examples, state.skipped_batches = 0.0, 0, 0
         with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as log:
             log.write(json.dumps(record) + "\n")
+        write_metrics_csv(read_metrics(self.run_dir), self.run_dir / "metrics.csv")
         if is_best:
             self.save("best.npz", resumable=False)
         self.save_last()
