@@ -56,6 +56,7 @@ class DataConfig(Section):
     token_column: int = Field(0, description="column of the token (0 = first)")
     tag_column: int = Field(-1, description="column of the tag (-1 = last)")
     lowercase: bool = Field(True, description="look words up lowercased (GloVe is lowercased)")
+    digits: bool = Field(False, description="look words up with every digit as 0 (1996 → 0000)")
     tags: Optional[list[str]] = Field(None, description="tag set; default: the tags of the training data")
     scheme: Literal["auto", "iob1", "iob2", "iobes"] = Field(
         "auto", description="chunk tagging scheme of B-X/I-X tags (auto: guessed from the training tags)"
@@ -85,6 +86,17 @@ class EmbeddingsConfig(Section):
 class FeaturesConfig(Section):
     casing: bool = Field(True, description="a small trainable embedding of each word's casing class")
     casing_dim: int = Field(4, gt=0, description="size of the casing embedding")
+    prefixes: list[int] = Field(default_factory=list, description="prefix lengths to embed, e.g. [2, 3]")
+    suffixes: list[int] = Field(default_factory=list, description="suffix lengths to embed, e.g. [2, 3]")
+    affix_dim: int = Field(8, gt=0, description="size of each prefix/suffix embedding")
+    affix_min_count: int = Field(2, ge=1, description="affixes seen fewer times in training map to <unk>")
+
+    @field_validator("prefixes", "suffixes")
+    @classmethod
+    def _affix_lengths(cls, value: list[int]) -> list[int]:
+        if any(length < 1 for length in value) or len(set(value)) != len(value):
+            raise ValueError(f"affix lengths must be distinct positive integers, got {value}")
+        return value
 
 
 class ModelConfig(Section):
@@ -142,6 +154,11 @@ class TrainConfig(Section):
     batch_size: int = Field(256, gt=0, description="windows per mini-batch")
     shuffle: bool = Field(True, description="reshuffle the training windows every epoch (seeded)")
     eval_batch_size: int = Field(8192, gt=0, description="windows per batch when scoring dev/test")
+    word_dropout: float = Field(
+        0.0, ge=0.0,
+        description="α: each training word occurrence becomes <unk> with probability α/(α + count(word)), "
+        "so the <unk> vector learns what unseen words look like (0 = off)",
+    )
     patience: Optional[int] = Field(None, ge=1, description="stop after this many epochs without a better dev score")
     min_delta: float = Field(0.0, ge=0.0, description="how much the dev score must rise to count as better")
     checkpoint_every_steps: Optional[int] = Field(

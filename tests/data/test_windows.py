@@ -63,3 +63,18 @@ def test_encoder_round_trips_through_arrays():
     again = Encoder.from_arrays(encoder.to_arrays())
     assert (again.vocab.words, again.tagset.tags, again.window_size, again.lowercase, again.casing) == \
         (encoder.vocab.words, encoder.tagset.tags, 5, False, False)
+
+
+def test_affixes_and_digit_normalisation_become_features():
+    from wintrain.data.dataset import affix, normalise_digits
+
+    assert normalise_digits("1996-08-22") == "0000-00-00"
+    assert affix("Running", "suffix", 3) == "ing" and affix("Running", "prefix", 2) == "ru"
+    assert affix("Go", "suffix", 3) == "go"
+    encoder = Encoder(Vocab.build(["0000", "in"]), TagSet(["O"]), 1, lowercase=True, casing=False, digits=True,
+                      affixes={"suffix2": Vocab.build(["in", "96"])})
+    words, suffixes = encoder.encode_sentences([["in", "1996"]]).features
+    assert words[:, 0].tolist() == [encoder.vocab.index["in"], encoder.vocab.index["0000"]]
+    assert suffixes[:, 0].tolist() == [encoder.affixes["suffix2"].index["in"], encoder.affixes["suffix2"].index["96"]]
+    again = Encoder.from_arrays(encoder.to_arrays())
+    assert again.digits and again.affixes["suffix2"].words == encoder.affixes["suffix2"].words

@@ -72,3 +72,13 @@ def test_dropout_is_off_in_evaluation_and_scaled_in_training():
     out = model.input_dropout.forward(x, train=True)
     assert set(np.unique(out)) <= {0.0, 2.0}
     assert abs(out.mean() - 1.0) < 0.05
+
+
+def test_gradcheck_with_affix_features_on_a_real_config(tiny_data):
+    from wintrain.config import load_config
+    from wintrain.nn.gradcheck import check_config_gradients
+
+    config = load_config(tiny_data["config"], ["features.suffixes=[2]", "features.affix_min_count=1"])
+    results = check_config_gradients(config, batch_size=6, max_entries=100)
+    assert "embed.suffix2" in {r.name for r in results}
+    assert all(r.relative_error < 1e-6 for r in results), results

@@ -95,3 +95,30 @@ def test_every_optimizer_and_schedule_lowers_the_loss(tiny_data, tmp_path, optim
     steps = [e for e in events if isinstance(e, StepDone)]
     first_loss = np.log(3)  # three tags, near-uniform start
     assert np.isfinite(steps[-1].loss) and steps[-1].loss < first_loss
+
+
+def test_affix_features_word_dropout_and_digits_train_and_round_trip(tiny_data, tmp_path):
+    config = load_config(tiny_data["config"], ["features.prefixes=[2]", "features.suffixes=[2, 3]",
+                                               "features.affix_min_count=1", "data.digits=true",
+                                               "train.word_dropout=0.5", "train.epochs=4"])
+    summary = train(config, tmp_path / "run")
+    assert summary["dev"]["entity"]["f1"] > 0.9
+    saved = load_checkpoint(tmp_path / "run" / "best.npz")
+    assert saved.encoder.feature_names == ["word", "casing", "prefix2", "suffix2", "suffix3"]
+    metrics = evaluate_checkpoint(tmp_path / "run" / "best.npz", tiny_data["dev"])
+    assert metrics["entity"]["f1"] == summary["dev"]["entity"]["f1"]
+
+
+def test_word_dropout_replaces_rare_words_more_often(tiny_data):
+    from wintrain.training.loop import Trainer, prepare
+
+    prepared = prepare(load_config(tiny_data["config"], ["train.word_dropout=1.0"]))
+    trainer = Trainer(prepared)
+    table = trainer.unk_probability
+    counts = np.bincount(prepared.datasets["train"].features[0][:, 1], minlength=len(table))
+    word = int(np.argmax(counts))
+    assert table[word] == pytest.approx(1.0 / (1.0 + counts[word]))
+    assert table[0] == table[1] == 0.0
+    ids = np.full((1000, 3), word)
+    trainer.drop_words(ids)
+    assert abs((ids == 1).mean() - table[word]) < 0.03

@@ -7,7 +7,7 @@ so that evaluation and prediction encode text exactly as training did.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -39,32 +39,69 @@ class Encoded:
         return [f[index] for f in self.features], targets
 
 
+DIGITS = str.maketrans("0123456789", "0000000000")
+
+
+def normalise_digits(token: str) -> str:
+    """Every digit → 0, so "1996" and "2003" share one word vector ("0000")."""
+    return token.translate(DIGITS)
+
+
+def affix(token: str, kind: str, length: int) -> str:
+    """The lowercased prefix or suffix of ``length`` characters (the whole word when shorter)."""
+    token = token.lower()
+    return token[:length] if kind == "prefix" else token[-length:]
+
+
+def parse_affix_name(name: str) -> tuple[str, int]:
+    """"suffix3" → ("suffix", 3)."""
+    kind = name.rstrip("0123456789")
+    return kind, int(name[len(kind):])
+
+
 @dataclass
 class Encoder:
+    """Turns tokens into per-feature ids.  Features, in order: the word (lowercased and/or
+    digit-normalised when configured), its casing class, and each configured affix
+    (``prefix2``, ``suffix3``, … — lowercased, with its own vocabulary from the training data)."""
+
     vocab: Vocab
     tagset: TagSet
     window_size: int
     lowercase: bool = True
     casing: bool = True
+    digits: bool = False  # normalise digits to 0 before the word lookup
+    affixes: dict[str, Vocab] = field(default_factory=dict)
 
     @property
     def feature_names(self) -> list[str]:
-        return ["word"] + (["casing"] if self.casing else [])
+        return ["word"] + (["casing"] if self.casing else []) + list(self.affixes)
 
     @property
     def feature_sizes(self) -> list[int]:
-        return [len(self.vocab)] + ([len(CASING_CLASSES)] if self.casing else [])
+        sizes = [len(self.vocab)] + ([len(CASING_CLASSES)] if self.casing else [])
+        return sizes + [len(v) for v in self.affixes.values()]
 
     def normalise(self, token: str) -> str:
-        """The form a word is looked up under (lowercased when configured)."""
-        return token.lower() if self.lowercase else token
+        """The form a word is looked up under (lowercased / digit-normalised when configured)."""
+        if self.lowercase:
+            token = token.lower()
+        return normalise_digits(token) if self.digits else token
+
+    def lookup_forms(self, tokens: Sequence[str]) -> list[str]:
+        """:meth:`normalise` of every token (fast paths for the common settings)."""
+        if self.digits:
+            return [self.normalise(t) for t in tokens]
+        return [t.lower() for t in tokens] if self.lowercase else list(tokens)
 
     def token_features(self, tokens: Sequence[str]) -> list[np.ndarray]:
         """One (N,) id array per feature."""
-        words = [t.lower() for t in tokens] if self.lowercase else tokens
-        features = [self.vocab.encode(words)]
+        features = [self.vocab.encode(self.lookup_forms(tokens))]
         if self.casing:
             features.append(casing_ids(tokens))
+        for name, vocab in self.affixes.items():
+            kind, length = parse_affix_name(name)
+            features.append(vocab.encode([affix(t, kind, length) for t in tokens]))
         return features
 
     def encode_tokens(self, tokens: Sequence[str], sentence_starts: np.ndarray) -> list[np.ndarray]:
@@ -99,19 +136,35 @@ class Encoder:
         """The encoder as plain arrays for a checkpoint (no pickle).  The vocabulary is stored as
         its words joined by newlines in UTF-8 bytes: a fixed-width unicode array of 400k GloVe
         words would take ~100 MB."""
-        return {
-            "encoder/vocab": np.frombuffer("\n".join(self.vocab.words).encode("utf-8"), dtype=np.uint8),
+        arrays = {
+            "encoder/vocab": words_to_bytes(self.vocab.words),
             "encoder/tags": np.array(self.tagset.tags, dtype=str),
-            "encoder/settings": np.array([self.window_size, int(self.lowercase), int(self.casing)], dtype=np.int64),
+            "encoder/settings": np.array([self.window_size, int(self.lowercase), int(self.casing), int(self.digits)],
+                                         dtype=np.int64),
         }
+        arrays.update({f"encoder/affix/{name}": words_to_bytes(v.words) for name, v in self.affixes.items()})
+        return arrays
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "Encoder":
-        window_size, lowercase, casing = (int(v) for v in arrays["encoder/settings"])
+        window_size, lowercase, casing, digits = (int(v) for v in arrays["encoder/settings"])
+        affixes = {key.removeprefix("encoder/affix/"): Vocab(bytes_to_words(value))
+                   for key, value in sorted(arrays.items()) if key.startswith("encoder/affix/")}
         return cls(
-            Vocab(arrays["encoder/vocab"].tobytes().decode("utf-8").split("\n")),
+            Vocab(bytes_to_words(arrays["encoder/vocab"])),
             TagSet([str(t) for t in arrays["encoder/tags"]]),
             window_size,
             bool(lowercase),
             bool(casing),
+            bool(digits),
+            affixes,
         )
+
+
+def words_to_bytes(words: list[str]) -> np.ndarray:
+    """Words joined by newlines as UTF-8 bytes (words never contain whitespace)."""
+    return np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8)
+
+
+def bytes_to_words(data: np.ndarray) -> list[str]:
+    return data.tobytes().decode("utf-8").split("\n")

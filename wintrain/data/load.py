@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from wintrain.config import Config
-from wintrain.data.dataset import Encoder
+from wintrain.data.dataset import Encoder, affix, parse_affix_name
 from wintrain.data.reader import Corpus, read_conll
 from wintrain.data.vectors import Vectors, load_vectors
-from wintrain.data.vocab import TagSet, Vocab
+from wintrain.data.vocab import PAD, UNK, TagSet, Vocab
 
 SPLITS = ("train", "dev", "test")
 
@@ -24,12 +24,19 @@ def load_corpora(config: Config) -> dict[str, Corpus]:
 def make_encoder(config: Config, train: Corpus, vectors: Vectors | None = None) -> Encoder:
     """Vocabulary from the training words (lowercased when configured), extended by the words of
     ``vectors`` when given; tags from the config or the training data."""
-    words = [t.lower() for t in train.tokens] if config.data.lowercase else train.tokens
-    vocab = Vocab.build(words)
+    features = config.features
+    base = Encoder(Vocab([PAD, UNK]), TagSet([]), config.model.window_size, config.data.lowercase, features.casing,
+                   config.data.digits)
+    vocab = Vocab.build(base.lookup_forms(train.tokens))
     if vectors is not None:
         vocab = vocab.extended(vectors.words)
     tagset = TagSet(list(config.data.tags)) if config.data.tags else TagSet.from_tags(train.tags)
-    return Encoder(vocab, tagset, config.model.window_size, config.data.lowercase, config.features.casing)
+    names = sorted([f"prefix{n}" for n in features.prefixes] + [f"suffix{n}" for n in features.suffixes])
+    affixes = {}
+    for name in names:
+        kind, length = parse_affix_name(name)
+        affixes[name] = Vocab.build((affix(t, kind, length) for t in train.tokens), features.affix_min_count)
+    return Encoder(vocab, tagset, base.window_size, base.lowercase, base.casing, base.digits, affixes)
 
 
 def load_encoder_and_vectors(config: Config, train: Corpus) -> tuple[Encoder, Vectors | None]:

@@ -82,10 +82,12 @@ def build_model(
     words, coverage = word_table(encoder.vocab, vectors, config.embeddings.dim, config, rng)
     dense = config.embeddings.dense_updates
     features = [FeatureTable("word", words, config.embeddings.trainable, dense)]
-    if encoder.casing:
-        casing = INITIALIZERS.build("uniform", {}, "")((encoder.feature_sizes[1], config.features.casing_dim), rng, np.float32)
-        casing[0] = 0.0
-        features.append(FeatureTable("casing", casing, True, dense))
+    small_tables = INITIALIZERS.build("uniform", {}, "")
+    dims = {"casing": config.features.casing_dim}
+    for name, size in zip(encoder.feature_names[1:], encoder.feature_sizes[1:]):
+        table = small_tables((size, dims.get(name, config.features.affix_dim)), rng, np.float32)
+        table[0] = 0.0  # <pad>
+        features.append(FeatureTable(name, table, True, dense))
     where = str(config.source or "config")
     try:
         model = WindowClassifier(model_spec(config, len(encoder.tagset)), features, rng, dtype)

@@ -243,6 +243,25 @@ class Trainer:
         self.state = state or TrainerState()
         self.stop = stop or StopRequest()
         self.on_checkpoint: Any = None  # called with no arguments every checkpoint_every_steps
+        self.unk_probability = self.word_dropout_table()
+
+    def word_dropout_table(self) -> np.ndarray | None:
+        """Per word id, the probability α/(α + count) of replacing it by <unk> (None when off);
+        counts are occurrences in the training data; <pad> and <unk> are never replaced."""
+        alpha = self.config.train.word_dropout
+        if alpha == 0.0:
+            return None
+        words = self.p.datasets["train"].features[0]
+        centre = words[:, words.shape[1] // 2]
+        counts = np.bincount(centre, minlength=len(self.p.encoder.vocab)).astype(np.float64)
+        probability = np.where(counts > 0, alpha / (alpha + counts), 0.0)
+        probability[:2] = 0.0
+        return probability.astype(np.float32)
+
+    def drop_words(self, word_ids: np.ndarray) -> None:
+        """Word dropout on a batch's (B, w) word ids, in place (the batch is a copy)."""
+        hit = self.p.model_rng.random(word_ids.shape, dtype=np.float32) < self.unk_probability[word_ids]
+        word_ids[hit] = self.p.encoder.vocab.unk_id
 
     def epoch_order(self) -> np.ndarray:
         """This epoch's example order; remembers the generator state it was drawn from."""
@@ -273,6 +292,8 @@ class Trainer:
         for step in range(state.step, steps):
             index = order[step * batch_size:(step + 1) * batch_size]
             features, targets = data.batch(index)
+            if self.unk_probability is not None:
+                self.drop_words(features[0])
             if schedule.per_step:
                 lr = schedule.lr(epoch - 1, state.global_step, state.history)
             with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are handled below
