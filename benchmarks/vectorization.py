@@ -82,9 +82,9 @@ def lecture(repeat: int) -> str:
     rows = []
     for dtype in ("float64", "float32"):
         loop, matrix = _common.median(samples[f"loop {dtype}"]), _common.median(samples[f"matrix {dtype}"])
-        rows.append([f"[W.dot(x_i) for x_i in wordvectors_list]", dtype, f"{loop * 1e6:,.1f}",
+        rows.append(["[W.dot(x_i) for x_i in wordvectors_list]", dtype, f"{loop * 1e6:,.1f}",
                      _common.spread(samples[f"loop {dtype}"], 1e6, 1), ""])
-        rows.append([f"W.dot(wordvectors_one_matrix)", dtype, f"{matrix * 1e6:,.1f}",
+        rows.append(["W.dot(wordvectors_one_matrix)", dtype, f"{matrix * 1e6:,.1f}",
                      _common.spread(samples[f"matrix {dtype}"], 1e6, 1), f"{loop / matrix:,.1f}x faster"])
     rows.append(["lecture notes (float64)", "float64", f"{LECTURE_LOOP_US:,.1f} / {LECTURE_MATRIX_US:,.1f}", "",
                  f"{LECTURE_LOOP_US / LECTURE_MATRIX_US:,.1f}x faster"])

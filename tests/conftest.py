@@ -59,6 +59,17 @@ def tiny_data(tmp_path: Path) -> dict[str, Path]:
     return paths
 
 
+def error_of(call, *args, **kwargs) -> str:
+    """The message of the WintrainError ``call`` raises; asserts it is one line."""
+    from wintrain.errors import WintrainError
+
+    with pytest.raises(WintrainError) as caught:
+        call(*args, **kwargs)
+    message = str(caught.value)
+    assert "\n" not in message and "\r" not in message
+    return message
+
+
 def shared_or_skip(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():

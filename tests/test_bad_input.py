@@ -2,7 +2,6 @@
 and nothing earlier overwritten.  One row per case."""
 
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np

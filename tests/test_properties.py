@@ -1,7 +1,6 @@
 """Property-based tests: whatever bytes a user feeds the config loader or the data reader,
 the only exception that comes out is the project's own error type."""
 
-from pathlib import Path
 
 import yaml
 from hypothesis import HealthCheck, given, settings

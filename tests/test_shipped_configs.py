@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 
 from conftest import REPO, shared_or_skip
 from wintrain.config import load_config

@@ -32,7 +32,7 @@ import numpy as np
 from wintrain.config import Config, apply_overrides, config_from_dict, parse_override
 from wintrain.errors import TrainingDiverged, WintrainError
 from wintrain.evaluation.evaluate import main_score
-from wintrain.training.loop import StepDone, Trainer, prepare
+from wintrain.training.loop import Trainer, prepare
 
 DIVERGENCE_FACTOR = 4.0  # a trial diverged when its loss ends above 4× its first batch's loss
 

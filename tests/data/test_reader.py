@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from wintrain.data.reader import Corpus, read_conll, read_text
-from wintrain.errors import WintrainError
+from conftest import error_of
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
@@ -20,14 +20,6 @@ def write(tmp_path: Path, content: str | bytes, name: str = "data.txt") -> Path:
         content = content.encode("utf-8")
     path.write_bytes(content)
     return path
-
-
-def error_of(call, *args, **kwargs) -> str:
-    with pytest.raises(WintrainError) as caught:
-        call(*args, **kwargs)
-    message = str(caught.value)
-    assert "\n" not in message and "\r" not in message
-    return message
 
 
 # --------------------------------------------------------------------------- read_conll

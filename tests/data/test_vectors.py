@@ -11,7 +11,7 @@ import pytest
 
 import wintrain.data.vectors as vectors_module
 from wintrain.data.vectors import Vectors, load_vectors
-from wintrain.errors import WintrainError
+from conftest import error_of
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
@@ -27,14 +27,6 @@ def write(tmp_path: Path, content: str | bytes, name: str = "vectors.txt") -> Pa
     path = tmp_path / name
     path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     return path
-
-
-def error_of(call, *args, **kwargs) -> str:
-    with pytest.raises(WintrainError) as caught:
-        call(*args, **kwargs)
-    message = str(caught.value)
-    assert "\n" not in message and "\r" not in message
-    return message
 
 
 def assert_expected(vectors: Vectors, words=EXPECTED_WORDS, matrix=EXPECTED) -> None:

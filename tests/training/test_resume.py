@@ -1,6 +1,5 @@
 """Runs that survive: exact resume after SIGKILL or SIGINT, atomic checkpoints, early stopping."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from wintrain.checkpoint import load_checkpoint, save_checkpoint
+from wintrain.checkpoint import load_checkpoint
 from wintrain.config import load_config
 from wintrain.training.loop import RunDone, resume, train
 
