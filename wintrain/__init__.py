@@ -1,4 +1,34 @@
-"""wintrain: window-based word classifiers in NumPy."""
+"""wintrain: train, evaluate and tune window-based word classifiers in NumPy.
+
+From Python::
+
+    import wintrain
+    config = wintrain.load_config("configs/quickstart.yaml", ["train.epochs=3"])
+    summary = wintrain.train(config, "runs/mine")          # trains, writes the run folder
+    metrics = wintrain.evaluate("runs/mine/best.npz", "data/synthetic/test.txt")
+
+The names below are imported on first use, so that ``import wintrain`` stays cheap and the
+command line can fix NumPy's thread count before numpy loads.
+"""
 
 __version__ = "0.1.0"
 
+_EXPORTS = {
+    "load_config": ("wintrain.config", "load_config"),
+    "train": ("wintrain.training.loop", "train"),
+    "resume": ("wintrain.training.loop", "resume"),
+    "evaluate": ("wintrain.evaluation.evaluate", "evaluate_checkpoint"),
+    "load_checkpoint": ("wintrain.checkpoint", "load_checkpoint"),
+    "WintrainError": ("wintrain.errors", "WintrainError"),
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'wintrain' has no attribute {name!r}")
+    from importlib import import_module
+
+    module, attribute = _EXPORTS[name]
+    return getattr(import_module(module), attribute)

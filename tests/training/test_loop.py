@@ -122,3 +122,18 @@ def test_word_dropout_replaces_rare_words_more_often(tiny_data):
     ids = np.full((1000, 3), word)
     trainer.drop_words(ids)
     assert abs((ids == 1).mean() - table[word]) < 0.03
+
+
+def test_python_api_trains_and_evaluates(tiny_data, tmp_path):
+    import subprocess
+    import sys
+
+    import wintrain
+
+    summary = wintrain.train(wintrain.load_config(tiny_data["config"], ["train.epochs=2"]), tmp_path / "run")
+    again = wintrain.evaluate(tmp_path / "run" / "best.npz", tiny_data["dev"])
+    assert again["entity"]["f1"] == summary["dev"]["entity"]["f1"]
+    # importing the package does not load numpy (so the CLI can fix BLAS threads first)
+    check = subprocess.run([sys.executable, "-c", "import sys, wintrain, wintrain.cli; print('numpy' in sys.modules)"],
+                           capture_output=True, text=True)
+    assert check.stdout.strip() == "False"
