@@ -134,3 +134,11 @@ def test_resume_refuses_a_folder_without_checkpoint(tmp_path):
 
     with pytest.raises(WintrainError, match="not a run folder"):
         list(resume(tmp_path))
+
+
+def test_resume_refuses_a_finished_run(tiny_data, tmp_path):
+    from wintrain.errors import WintrainError
+
+    train(load_config(tiny_data["config"], ["train.epochs=1"]), tmp_path / "run")
+    with pytest.raises(WintrainError, match="already finished"):
+        list(resume(tmp_path / "run"))

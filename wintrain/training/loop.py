@@ -218,6 +218,7 @@ class TrainerState:
     shuffle_rng: dict[str, Any] = field(default_factory=dict)
     model_rng: dict[str, Any] = field(default_factory=dict)
     train_seconds: float = 0.0
+    finished: bool = False
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {"state": np.array(json.dumps(asdict(self)))}
@@ -399,18 +400,20 @@ class Run:
                 return
             seconds = time.perf_counter() - started
             state.train_seconds += seconds
-            record = self.finish_epoch(epoch, last, seconds)
-            is_best = record.pop("_is_best")
+            record, is_best = self.finish_epoch(epoch, last, seconds)
             if patience is not None and state.epochs_without_improvement >= patience:
                 stopped_early = True
             yield EpochDone(record, is_best)
             if self.trainer.stop.requested and state.epoch < epochs:
                 yield RunInterrupted(self.run_dir, int(trainer.stop.signal), state.epoch, 0)
                 return
+        state.finished = True
+        self.save_last()
         yield RunDone(self.run_dir, self.finish(stopped_early))
 
-    def finish_epoch(self, epoch: int, last: StepDone | None, seconds: float) -> dict[str, Any]:
-        """Score dev, update best/patience, write metrics row and checkpoints."""
+    def finish_epoch(self, epoch: int, last: StepDone | None, seconds: float) -> tuple[dict[str, Any], bool]:
+        """Score dev, update best/patience, write the metrics row and checkpoints.
+        Returns the metrics.jsonl row and whether this epoch is the best so far."""
         p, state, config = self.p, self.trainer.state, self.p.config
         n_train = len(p.datasets["train"])
         record: dict[str, Any] = {
@@ -445,8 +448,7 @@ class Run:
         if is_best:
             self.save("best.npz", resumable=False)
         self.save_last()
-        record["_is_best"] = is_best
-        return record
+        return record, is_best
 
     def finish(self, stopped_early: bool) -> dict[str, Any]:
         p, state, config = self.p, self.trainer.state, self.p.config
@@ -526,6 +528,9 @@ def resume(run_dir: Path, stop: StopRequest | None = None) -> Iterator[Event]:
     except (KeyError, ValueError) as error:
         raise WintrainError(f"{where}: checkpoint does not match its config ({error})") from None
     state = TrainerState.from_arrays(saved.trainer_arrays)
+    if state.finished:
+        raise WintrainError(f"{run_dir}: this run already finished ({state.epoch} epochs); "
+                            "to train longer, start a new run with more train.epochs")
     prepared.shuffle_rng.bit_generator.state = state.shuffle_rng
     prepared.model_rng.bit_generator.state = state.model_rng
     keep_metrics_rows(run_dir / "metrics.jsonl", state.epoch)
