@@ -3,7 +3,7 @@
 Starting from the plain reference model (no casing feature, lowercased GloVe lookup,
 window 5, one hidden layer of 200 tanh units, (sparse) Adam 1e-3, batch 256, 10 epochs),
 each row adds ONE change on top of the previous row; the row marked "= configs/…" trains the
-delivered tuned config file (configs/conll2003_best.yaml or configs/ud_en_ewt_pos.yaml) as
+delivered tuned config file (configs/conll2003.yaml or configs/ud_en_ewt_pos.yaml) as
 it is, and "(branch)" rows try one more change on top of it that did not make the cut.
 Every row is trained with each seed and reported as the MEDIAN over the seeds of dev and
 test score (entity F1 for CoNLL, token accuracy for UD; both in %) and of training seconds
@@ -47,7 +47,7 @@ CORPORA: dict[str, dict[str, Any]] = {
         "metric": "F1",
         "data": DATA / "conll2003",
         "vectors": DATA / "glove" / "glove.6B.50d.conll2003.txt",
-        "best_config": ROOT / "configs" / "conll2003_best.yaml",
+        "best_config": ROOT / "configs" / "conll2003.yaml",
     },
     "ud_en_ewt": {
         "title": "UD English-EWT UPOS (token accuracy, %)",
@@ -89,7 +89,7 @@ ROWS: dict[str, list[tuple[str, dict[str, Any], str]]] = {
         ("+ word dropout α=0.25", {"train.word_dropout": 0.25}, "add"),
         ("+ digits → 0", {"data.digits": True}, "add"),
         ("+ constrained (Viterbi) decoding", {"evaluation.decode": "constrained"}, "add"),
-        ("+ window 7, H=300, ReLU, dropout 0.4, 20 ep (patience 5) = configs/conll2003_best.yaml",
+        ("+ window 7, H=300, ReLU, dropout 0.4, 20 ep (patience 5) = configs/conll2003.yaml",
          {"model.window_size": 7, "model.hidden": [300], "model.activation": "relu", "model.init": "he_uniform",
           "model.dropout": 0.4, "train.epochs": 20, "train.patience": 5}, "file"),
         ("(branch) best + prefixes [1,2,3] / suffixes [1,2,3,4]",

@@ -165,7 +165,7 @@ def loader_command(variant: str, cache_dir: Path) -> list[str]:
 
 
 def train_command(out_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "wintrain", "train", str(_common.ROOT / "configs" / "conll2003.yaml"),
+    return [sys.executable, "-m", "wintrain", "train", str(_common.ROOT / "configs" / "conll2003_reference.yaml"),
             "--set", "train.epochs=1", "--set", "embeddings.extend_vocab=true",
             "--set", f"embeddings.path={ARGS.path.resolve()}", "--set", "features.casing=false",
             "--set", f"data.train={(ARGS.conll_dir / 'train.txt').resolve()}",
@@ -260,7 +260,7 @@ def main() -> int:
         walls = [r["wall"] for r in train_results]
         epochs = [r["epoch_seconds"] for r in train_results]
         train_line = _common.median(peaks)
-        print("command:   python -m wintrain train configs/conll2003.yaml --set train.epochs=1 "
+        print("command:   python -m wintrain train configs/conll2003_reference.yaml --set train.epochs=1 "
               "--set embeddings.extend_vocab=true --set embeddings.path=<file> --set features.casing=false "
               "--set data.{train,dev,test}=<CoNLL-2003> --out <tmp> --force")
         print(_common.table(["measure", "median", "min–max"], [

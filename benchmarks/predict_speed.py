@@ -55,7 +55,7 @@ print(json.dumps({k: float(np.median(v[1:])) for k, v in times.items()} | {"toke
 def train_checkpoint(folder: Path) -> Path:
     glove = SHARED / "data" / "glove" / "glove.6B.50d.conll2003.txt"
     conll = SHARED / "data" / "conll2003"
-    subprocess.run([sys.executable, "-m", "wintrain", "train", str(REPO / "configs" / "conll2003.yaml"),
+    subprocess.run([sys.executable, "-m", "wintrain", "train", str(REPO / "configs" / "conll2003_reference.yaml"),
                     "--set", f"data.train={conll / 'train.txt'}", "--set", f"data.dev={conll / 'dev.txt'}",
                     "--set", "data.test=null", "--set", f"embeddings.path={glove}", "--set", "train.epochs=2",
                     "--out", str(folder), "--force"], check=True, stdout=subprocess.DEVNULL)

@@ -50,7 +50,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-sizes", default="64,256,1024", help="comma-separated (default 64,256,1024)")
     parser.add_argument("--epochs", type=int, default=3, help="measured epochs per variant (median; default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up epochs per variant, not counted (default 1)")
-    parser.add_argument("--config", type=Path, default=_common.ROOT / "configs" / "conll2003.yaml")
+    parser.add_argument("--config", type=Path, default=_common.ROOT / "configs" / "conll2003_reference.yaml")
     parser.add_argument("--train", type=Path, default=DEFAULT_TRAIN, help="CoNLL-2003 train.txt")
     parser.add_argument("--vectors", type=Path, default=DEFAULT_VECTORS, help="GloVe 50-d text file")
     parser.add_argument("--per-example", action="store_true", help="also time a per-example Python loop")

@@ -222,7 +222,7 @@ def graph(
 ) -> None:
     """Show the model's computation graph: shapes, parameters and FLOPs per token of every node.
 
-    Example: wintrain graph configs/conll2003.yaml --profile
+    Example: wintrain graph configs/conll2003_reference.yaml --profile
     """
     use_blas_threads(1)
     from wintrain.config import load_config
@@ -294,8 +294,8 @@ def sweep_lr(
     """Choose the learning rate: the lecture's grid (powers of ten from 0.001) or the LR range test.
 
     Examples:
-      wintrain sweep-lr configs/conll2003.yaml --jobs 2
-      wintrain sweep-lr configs/conll2003.yaml --mode range --plot lr.png
+      wintrain sweep-lr configs/conll2003_reference.yaml --jobs 2
+      wintrain sweep-lr configs/conll2003_reference.yaml --mode range --plot lr.png
     """
     use_blas_threads(1)
     from wintrain.config import dump_config, load_config
@@ -403,7 +403,7 @@ def check(
 ) -> None:
     """Check the data a config names without training: sizes, tags, OOV rates, lengths, overlap.
 
-    Exit 2 when a blocking problem exists.  Example: wintrain check configs/conll2003.yaml
+    Exit 2 when a blocking problem exists.  Example: wintrain check configs/conll2003_reference.yaml
     """
     import dataclasses
 
