@@ -66,6 +66,9 @@ class DataConfig(Section):
 class EmbeddingsConfig(Section):
     path: Optional[Path] = Field(None, description="GloVe / word2vec text file (.gz too); null: random vectors")
     dim: int = Field(50, gt=0, description="word vector size (must match the vector file)")
+    cache_dir: Optional[Path] = Field(
+        None, description="keep a parsed .npy copy of the vectors here; reused while the file's size and mtime match"
+    )
     trainable: bool = Field(True, description="fine-tune the word vectors")
     extend_vocab: bool = Field(
         False,
@@ -205,7 +208,7 @@ class Config(Section):
         return self.model_dump(mode="json", exclude={"source"})
 
 
-INPUT_PATH_KEYS = ("data.train", "data.dev", "data.test", "embeddings.path")
+INPUT_PATH_KEYS = ("data.train", "data.dev", "data.test", "embeddings.path", "embeddings.cache_dir")
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

@@ -50,7 +50,8 @@ def load_encoder_and_vectors(config: Config, train: Corpus) -> tuple[Encoder, Ve
     if path is None:
         return make_encoder(config, train), None
     if config.embeddings.extend_vocab:
-        vectors = load_vectors(path, dim=config.embeddings.dim)
+        vectors = load_vectors(path, dim=config.embeddings.dim, cache_dir=config.embeddings.cache_dir)
         return make_encoder(config, train, vectors), vectors
     encoder = make_encoder(config, train)
-    return encoder, load_vectors(path, dim=config.embeddings.dim, keep=set(encoder.vocab.words))
+    keep = set(encoder.vocab.words)
+    return encoder, load_vectors(path, dim=config.embeddings.dim, keep=keep, cache_dir=config.embeddings.cache_dir)
