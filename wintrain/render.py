@@ -241,11 +241,11 @@ def render_sweep(events: Iterable[Any], console: Console) -> Any:
     scores = [math.nan if r["dev_score"] is None else 100 * r["dev_score"] for r in result.records]
     losses = [math.nan if r["train_loss"] is None or r["diverged"] else r["train_loss"] for r in result.records]
     if len(result.records) > 1:
-        console.print(terminal_chart(scores, width=50, height=8, title="dev score (%) by trial"), highlight=False,
-                      markup=False)
-        console.print(terminal_chart(losses, width=50, height=8, title="final train loss by trial"),
+        console.print(terminal_chart(scores, width=50, height=8, title="dev score (%) by trial", x_label="trial"),
                       highlight=False, markup=False)
-        console.print("x axis: trials in table order", highlight=False)
+        console.print(terminal_chart(losses, width=50, height=8, title="final train loss by trial", x_label="trial"),
+                      highlight=False, markup=False)
+        console.print("trials in table order", highlight=False)
     if result.best is None:
         console.print("no trial finished without diverging", highlight=False)
     else:
@@ -258,8 +258,8 @@ def render_range_test(result: Any, console: Console) -> None:
     from wintrain.plot import terminal_chart
 
     finite = [v for v in result.smoothed if math.isfinite(v)]
-    console.print(terminal_chart(finite, width=60, height=10, title="smoothed loss against log lr (left → right)"),
-                  highlight=False, markup=False)
+    console.print(terminal_chart(finite, width=60, height=10, title="smoothed loss against log lr (left → right)",
+                                 x_label="batch"), highlight=False, markup=False)
     console.print(f"rates {result.rates[0]:.2g} … {result.rates[len(finite) - 1]:.2g} over {len(result.rates)} "
                   f"batches", highlight=False)
     if result.suggestion is None:

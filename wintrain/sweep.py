@@ -20,6 +20,7 @@ import itertools
 import json
 import math
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as futures_completed
@@ -195,7 +196,10 @@ def _submitter(jobs: int, scheduler: str | None):
     if jobs > 1:
         import multiprocessing
 
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+        # fork on Linux: workers start without re-importing (BLAS threads are already fixed at 1);
+        # spawn elsewhere, where forking a process with loaded libraries is not safe
+        method = "fork" if sys.platform == "linux" else "spawn"
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method))
         return pool.submit, futures_completed, lambda: pool.shutdown(cancel_futures=True)
     return None, None, lambda: None
 
