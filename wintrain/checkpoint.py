@@ -86,6 +86,18 @@ def _split(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
     return {key[len(prefix):]: value for key, value in arrays.items() if key.startswith(prefix)}
 
 
+def restore_parameters(path: str | os.PathLike[str], model: WindowClassifier) -> None:
+    """Copy a checkpoint's parameters into ``model`` one array at a time, without reading the
+    vocabulary or optimizer state (used to score the best checkpoint after training)."""
+    targets = model.state()
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            for name, value in targets.items():
+                value[...] = data[f"model/{name}"]
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
+        raise WintrainError(f"{path}: cannot restore the parameters ({error})") from None
+
+
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Read a checkpoint; a missing, truncated, corrupt or foreign file is a one-line error."""
     path = Path(path)

@@ -25,7 +25,7 @@ from typing import Any, Iterator, Union
 import numpy as np
 
 from wintrain import __version__
-from wintrain.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from wintrain.checkpoint import Checkpoint, load_checkpoint, restore_parameters, save_checkpoint
 from wintrain.config import Config, dump_config, load_config
 from wintrain.data.dataset import Encoded, Encoder
 from wintrain.data.load import load_corpora, load_encoder_and_vectors
@@ -467,7 +467,7 @@ class Run:
             "seed": config.seed,
         }
         if "test" in p.datasets:
-            p.model.load_state(load_checkpoint(self.run_dir / "best.npz").model_arrays)  # training is over
+            restore_parameters(self.run_dir / "best.npz", p.model)  # training is over: score the best epoch
             summary["test"] = self.trainer.evaluate("test")
         (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         return summary
