@@ -66,9 +66,9 @@ def test_sweep_records_failures_goes_on_and_resumes(tiny_data, tmp_path):
     assert "nonsense" in first.records[1]["error"]
     lines = (tmp_path / "sweep.jsonl").read_text().splitlines()
     assert len(lines) == 3
-    # resume: every trial is already there, none runs again
+    # resume: finished trials are skipped; only the failed one runs again
     events = list(run_sweep(config, trials, tmp_path))
-    assert not [e for e in events if isinstance(e, TrialDone)]
+    assert [e.record["overrides"] for e in events if isinstance(e, TrialDone)] == [{"model.activation": "nonsense"}]
     assert comparable(records_of(events).records) == comparable(first.records)
     # fail-fast stops at the failing trial
     stopped = records_of(list(run_sweep(config, trials, tmp_path / "ff", fail_fast=True)))
@@ -116,3 +116,13 @@ def test_sweep_lr_cli_writes_the_chosen_config(tiny_data, tmp_path):
     best = max(rows, key=lambda r: (r["dev_score"] or -1, r["overrides"]["optimizer.lr"]))
     assert chosen == best["overrides"]["optimizer.lr"]
     assert f"chosen lr: {chosen:g}" in result.stdout
+
+
+def test_grid_values_may_be_lists_and_typos_stop_the_sweep(tiny_data, tmp_path):
+    from wintrain.sweep import split_values
+
+    assert split_values("[50],[20, 10],'a,b'") == ["[50]", "[20, 10]", "'a,b'"]
+    assert grid(parse_grid(["model.hidden=[50],[20,10]"])) == [{"model.hidden": [50]}, {"model.hidden": [20, 10]}]
+    config = load_config(tiny_data["config"], ["train.epochs=1"])
+    with pytest.raises(WintrainError, match="did you mean 'epochs'"):
+        list(run_sweep(config, [{"train.epocs": 2}], tmp_path))

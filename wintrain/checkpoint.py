@@ -4,7 +4,8 @@ Layout (every entry a plain array; text as numpy unicode arrays):
 
     format_version          ()   int
     config                  ()   str, the resolved config as JSON
-    encoder/vocab           (V,) str      encoder/tags (C,) str      encoder/settings (3,) int
+    encoder/vocab  UTF-8 bytes, words joined by newlines    encoder/tags (C,) str
+    encoder/settings (4,) int   encoder/affix/<name>  UTF-8 bytes (one vocabulary per affix feature)
     model/<parameter name>  the parameter arrays (embedding tables even when frozen)
     optimizer/<param>/<slot>, optimizer/steps     optimizer state, when saved for resuming
     trainer/<name>          loop state (epoch, best metric, …), when saved for resuming
@@ -30,7 +31,7 @@ from wintrain.errors import WintrainError
 from wintrain.nn.build import build_model
 from wintrain.nn.model import WindowClassifier
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 @dataclass

@@ -116,8 +116,7 @@ def evaluate(
     use_blas_threads(os.cpu_count() or 1)
     from wintrain.evaluation.evaluate import evaluate_checkpoint
 
-    if decode not in (None, "greedy", "constrained"):
-        raise WintrainError(f"--decode {decode!r}: choose greedy or constrained")
+    check_decode(decode)
     metrics = evaluate_checkpoint(checkpoint, data, output, decode)
     if as_json:
         typer.echo(json.dumps(metrics))
@@ -130,6 +129,7 @@ def predict(
     checkpoint: Path = typer.Argument(..., help="A checkpoint written by training, e.g. runs/x/best.npz."),
     source: str = typer.Argument("-", help="Text file, one whitespace-tokenised sentence per line; - for stdin."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per sentence instead of token TAG lines."),
+    decode: Optional[str] = typer.Option(None, "--decode", help="greedy or constrained (default: the checkpoint's)."),
 ) -> None:
     """Tag raw text: prints 'token TAG' lines (a blank line between sentences) or JSON.
 
@@ -142,9 +142,10 @@ def predict(
     from wintrain.data.reader import read_text
     from wintrain.evaluation.predict import Tagger, format_conll, format_json
 
+    check_decode(decode)
     tagger = Tagger.from_checkpoint(load_checkpoint(checkpoint))
     sentences = read_text(sys.stdin.buffer if source == "-" else Path(source))
-    tags = tagger.tag(sentences)
+    tags = tagger.tag(sentences, decode)
     sys.stdout.write((format_json if as_json else format_conll)(sentences, tags))
 
 
@@ -360,8 +361,15 @@ def sweep(
     settings = load_config(config, set_)
     trials = make_grid(parse_grid(grid))
     folder = out or Path("runs") / f"{config.stem}-sweep"
-    render_sweep(run_sweep(settings, trials, folder, epochs, steps, jobs or default_jobs(), scheduler, fail_fast),
-                 stdout)
+    outcome = render_sweep(run_sweep(settings, trials, folder, epochs, steps, jobs or default_jobs(), scheduler,
+                                     fail_fast), stdout)
+    if outcome is not None and outcome.records and all(r["error"] for r in outcome.records):
+        raise WintrainError(f"every trial failed; the first: {outcome.records[0]['error']}")
+
+
+def check_decode(decode: Optional[str]) -> None:
+    if decode not in (None, "greedy", "constrained"):
+        raise WintrainError(f"--decode {decode!r}: choose greedy or constrained")
 
 
 def print_report(metrics: dict[str, Any]) -> None:

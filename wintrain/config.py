@@ -29,7 +29,7 @@ from wintrain.registry import did_you_mean
 class Section(BaseModel):
     """A config section: unknown keys are errors, values are validated on assignment too."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class Choice(BaseModel):
@@ -58,6 +58,13 @@ class DataConfig(Section):
     lowercase: bool = Field(True, description="look words up lowercased (GloVe is lowercased)")
     digits: bool = Field(False, description="look words up with every digit as 0 (1996 → 0000)")
     tags: Optional[list[str]] = Field(None, description="tag set; default: the tags of the training data")
+
+    @field_validator("tags")
+    @classmethod
+    def _distinct_tags(cls, value: Optional[list[str]]) -> Optional[list[str]]:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError(f"tags must be distinct, got {value}")
+        return value
     scheme: Literal["auto", "iob1", "iob2", "iobes"] = Field(
         "auto", description="chunk tagging scheme of B-X/I-X tags (auto: guessed from the training tags)"
     )
@@ -140,7 +147,7 @@ class LossConfig(Section):
 
 class OptimizerConfig(Choice):
     name: str = Field("sparse_adam", description="sgd adagrad rmsprop adam adamw sparse_adam")
-    lr: float = Field(0.001, gt=0.0, description="learning rate (the schedule's lr0)")
+    lr: float = Field(0.001, gt=0.0, allow_inf_nan=False, description="learning rate (the schedule's lr0)")
     clip_norm: Optional[float] = Field(None, gt=0.0, description="clip the global gradient norm to this value")
 
     @property
@@ -185,7 +192,7 @@ class OutputConfig(Section):
 
 
 class Config(Section):
-    seed: int = Field(0, description="seeds initialisation, shuffling and dropout")
+    seed: int = Field(0, ge=0, description="seeds initialisation, shuffling and dropout")
     data: DataConfig
     embeddings: EmbeddingsConfig = Field(default_factory=EmbeddingsConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)

@@ -46,9 +46,42 @@ def parse_grid(specs: Sequence[str]) -> list[tuple[str, list[Any]]]:
         key, sep, raw = spec.partition("=")
         if not sep or not key.strip() or not raw.strip():
             raise WintrainError(f"--grid {spec!r}: expected KEY=V1,V2,..., e.g. --grid loss.l2=0,1e-5,1e-4")
-        values = [parse_override(f"{key}={part}")[1] for part in raw.split(",")]
+        values = [parse_override(f"{key}={part}")[1] for part in split_values(raw)]
         axes.append((key.strip(), values))
     return axes
+
+
+def split_values(raw: str) -> list[str]:
+    """Split ``V1,V2,…`` at the commas outside brackets and quotes: ``[50],[20,10]`` → ["[50]", "[20,10]"]."""
+    parts, depth, quote, current = [], 0, "", []
+    for char in raw:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return [part.strip() for part in parts]
+
+
+def check_trials(config: Config, trials: list[dict[str, Any]]) -> None:
+    """Refuse a sweep whose overrides name keys the config schema does not have (a typo would
+    otherwise fail every trial); values the schema rejects fail only their own trials."""
+    base, source = config.to_dict(), str(config.source) if config.source else None
+    for overrides in trials:
+        try:
+            trial_config(base, source, overrides)
+        except WintrainError as error:
+            if "unknown key" in str(error) or "is not a section" in str(error):
+                raise WintrainError(f"sweep: {error}") from None
 
 
 def grid(axes: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
@@ -172,7 +205,8 @@ def read_finished(path: Path) -> dict[str, dict[str, Any]]:
             continue
         try:
             record = json.loads(line)
-            finished[_key(record["overrides"], record.get("setup", ""))] = record
+            if record.get("error") is None:  # failed trials run again
+                finished[_key(record["overrides"], record.get("setup", ""))] = record
         except (ValueError, KeyError, TypeError):
             raise WintrainError(f"{path}:{number}: not a sweep record; move the file away to start afresh") from None
     return finished
@@ -220,6 +254,7 @@ def run_sweep(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise WintrainError(f"{out}: cannot create the sweep folder ({error.strerror})") from None
+    check_trials(config, trials)
     log_path = out / "sweep.jsonl"
     finished = read_finished(log_path)
     base, source = config.to_dict(), str(config.source) if config.source else None

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
+import numpy as np
+
 from wintrain.config import Config
 from wintrain.data.dataset import Encoder, affix, parse_affix_name
 from wintrain.data.reader import Corpus, read_conll
@@ -44,14 +48,39 @@ def load_encoder_and_vectors(config: Config, train: Corpus) -> tuple[Encoder, Ve
 
     ``embeddings.extend_vocab: false``: the vocabulary is the training words and only their
     vector lines are parsed.  ``true``: every word of the vector file joins the vocabulary, so
-    a word never seen in training still has its pretrained vector at test time.
+    a word never seen in training still has its pretrained vector at test time.  With
+    ``data.digits`` the vector file's words are looked up digit-normalised too ("1996" →
+    "0000"; the first, i.e. most frequent, word of each form keeps its vector).
     """
     path = config.embeddings.path
     if path is None:
         return make_encoder(config, train), None
-    if config.embeddings.extend_vocab:
-        vectors = load_vectors(path, dim=config.embeddings.dim, cache_dir=config.embeddings.cache_dir)
+    embeddings = config.embeddings
+    if config.data.digits:
+        vectors = normalised_vectors(load_vectors(path, dim=embeddings.dim, cache_dir=embeddings.cache_dir),
+                                     make_encoder(config, train).normalise)
+        if embeddings.extend_vocab:
+            return make_encoder(config, train, vectors), vectors
+        encoder = make_encoder(config, train)
+        return encoder, restricted(vectors, encoder.vocab.index)
+    if embeddings.extend_vocab:
+        vectors = load_vectors(path, dim=embeddings.dim, cache_dir=embeddings.cache_dir)
         return make_encoder(config, train, vectors), vectors
     encoder = make_encoder(config, train)
     keep = set(encoder.vocab.words)
-    return encoder, load_vectors(path, dim=config.embeddings.dim, keep=keep, cache_dir=config.embeddings.cache_dir)
+    return encoder, load_vectors(path, dim=embeddings.dim, keep=keep, cache_dir=embeddings.cache_dir)
+
+
+def normalised_vectors(vectors: Vectors, normalise: Callable[[str], str]) -> Vectors:
+    """The vectors keyed by ``normalise(word)``; the first row of each form wins."""
+    first: dict[str, int] = {}
+    for row, word in enumerate(vectors.words):
+        first.setdefault(normalise(word), row)
+    rows = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+    return Vectors(list(first), vectors.matrix[rows])
+
+
+def restricted(vectors: Vectors, index: dict[str, int]) -> Vectors:
+    """Only the rows of words in ``index``."""
+    rows = np.array([row for row, word in enumerate(vectors.words) if word in index], dtype=np.int64)
+    return Vectors([vectors.words[row] for row in rows.tolist()], vectors.matrix[rows])

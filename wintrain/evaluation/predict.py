@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from wintrain.checkpoint import Checkpoint
+from wintrain.evaluation.evaluate import predict_ids
 from wintrain.nn.model import WindowClassifier
 
 
@@ -23,17 +24,21 @@ class Tagger:
     def from_checkpoint(cls, saved: Checkpoint) -> "Tagger":
         return cls(saved, saved.build())
 
-    def tag_ids(self, sentences: Sequence[Sequence[str]], batch_size: int | None = None) -> np.ndarray:
-        """(N,) tag ids for all tokens of ``sentences`` (flat, in order)."""
-        encoded = self.saved.encoder.encode_sentences(sentences)
+    def tag_ids(self, sentences: Sequence[Sequence[str]], decode: str | None = None) -> np.ndarray:
+        """(N,) tag ids for all tokens of ``sentences`` (flat, in order), decoded as the
+        checkpoint's ``evaluation.decode`` says unless ``decode`` overrides it."""
+        encoder, config = self.saved.encoder, self.saved.config
+        encoded = encoder.encode_sentences(sentences)
         if len(encoded) == 0:
             return np.zeros(0, dtype=np.int64)
-        return self.model.predict(encoded.features, batch_size or self.saved.config.train.eval_batch_size)
+        starts = np.concatenate(([0], np.cumsum([len(s) for s in sentences]))).astype(np.int64)
+        return predict_ids(self.model, encoder, encoded, starts, config.train.eval_batch_size,
+                           decode or config.evaluation.decode, config.data.scheme)
 
-    def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+    def tag(self, sentences: Sequence[Sequence[str]], decode: str | None = None) -> list[list[str]]:
         """Tags for each token of each sentence."""
         tags = self.saved.encoder.tagset.tags
-        flat = [tags[i] for i in self.tag_ids(sentences).tolist()]
+        flat = [tags[i] for i in self.tag_ids(sentences, decode).tolist()]
         out, start = [], 0
         for sentence in sentences:
             out.append(flat[start:start + len(sentence)])

@@ -188,7 +188,7 @@ def make_run_dir(path: Path, force: bool = False) -> Path:
         probe.unlink()
     except OSError as error:
         raise WintrainError(f"{path}: cannot write the run folder ({error.strerror}); choose another --out") from None
-    for name in ("metrics.jsonl", "summary.json"):
+    for name in ("metrics.jsonl", "metrics.csv", "summary.json", "last.npz", "best.npz"):  # --force: a fresh run
         (path / name).unlink(missing_ok=True)
     return path
 
@@ -382,7 +382,7 @@ class Run:
         )
         progress_every = max(1, steps // 50)
         patience = config.train.patience
-        stopped_early = False
+        stopped_early = patience is not None and state.epochs_without_improvement >= patience
         while state.epoch < epochs and not stopped_early:
             epoch = state.epoch + 1
             lr = p.schedule.lr(epoch - 1, state.global_step, state.history)
@@ -404,7 +404,7 @@ class Run:
             if patience is not None and state.epochs_without_improvement >= patience:
                 stopped_early = True
             yield EpochDone(record, is_best)
-            if self.trainer.stop.requested and state.epoch < epochs:
+            if self.trainer.stop.requested and state.epoch < epochs and not stopped_early:
                 yield RunInterrupted(self.run_dir, int(trainer.stop.signal), state.epoch, 0)
                 return
         state.finished = True

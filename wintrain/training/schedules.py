@@ -46,6 +46,8 @@ class Step(Schedule):
         super().__init__(lr0, steps_per_epoch, epochs)
         if every < 1:
             raise ValueError(f"every must be ≥ 1 epoch, got {every}")
+        if gamma <= 0:
+            raise ValueError(f"gamma must be > 0, got {gamma}")
         self.every, self.gamma = every, gamma
 
     def lr(self, epoch, step, history=()):
@@ -58,6 +60,8 @@ class Exponential(Schedule):
 
     def __init__(self, lr0, steps_per_epoch, epochs, k: float = 0.1) -> None:
         super().__init__(lr0, steps_per_epoch, epochs)
+        if k < 0:
+            raise ValueError(f"k must be ≥ 0 (a decay), got {k}")
         self.k = k
 
     def lr(self, epoch, step, history=()):
@@ -92,6 +96,8 @@ class Cyclic(Schedule):
         self.step_size = 2 * self.steps_per_epoch if step_size is None else step_size
         if self.step_size < 1:
             raise ValueError(f"step_size must be ≥ 1 batch, got {self.step_size}")
+        if not 0 <= self.base_lr <= self.max_lr or self.max_lr <= 0 or gamma <= 0:
+            raise ValueError(f"need 0 ≤ base_lr ≤ max_lr, max_lr > 0 and gamma > 0, got {self.base_lr}, {self.max_lr}, {gamma}")
         self.gamma = gamma
 
     def lr(self, epoch, step, history=()):
@@ -111,6 +117,8 @@ class Cosine(Schedule):
 
     def __init__(self, lr0, steps_per_epoch, epochs, warmup_epochs: float = 0.0, min_lr: float = 0.0) -> None:
         super().__init__(lr0, steps_per_epoch, epochs)
+        if warmup_epochs < 0 or min_lr < 0:
+            raise ValueError(f"warmup_epochs and min_lr must be ≥ 0, got {warmup_epochs}, {min_lr}")
         self.warmup = int(round(warmup_epochs * self.steps_per_epoch))
         self.total = max(self.warmup + 1, epochs * self.steps_per_epoch)
         self.min_lr = min_lr
@@ -135,6 +143,8 @@ class Plateau(Schedule):
         super().__init__(lr0, steps_per_epoch, epochs)
         if not 0.0 < factor < 1.0:
             raise ValueError(f"factor must be in (0, 1), got {factor}")
+        if patience < 0 or min_lr < 0 or threshold < 0:
+            raise ValueError(f"patience, min_lr and threshold must be ≥ 0, got {patience}, {min_lr}, {threshold}")
         self.factor, self.patience, self.min_lr, self.threshold = factor, patience, min_lr, threshold
 
     def lr(self, epoch, step, history=()):
