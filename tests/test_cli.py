@@ -131,3 +131,16 @@ def test_eval_constrained_decoding_and_confusion_matrix(tiny_data, tmp_path):
     matrix = result["confusion"]
     assert result["labels"] == ["O", "B-LOC", "B-PER"] and sum(map(sum, matrix)) == result["tokens"]
     assert sum(matrix[i][i] for i in range(3)) == round(result["accuracy"] * result["tokens"])
+
+
+def test_predict_follows_the_configured_decoding(tiny_data, tmp_path):
+    config = tiny_data["config"]
+    config.write_text(config.read_text() + "evaluation: {decode: constrained}\n")
+    run_dir = tmp_path / "run"
+    assert wintrain("train", config, "--out", run_dir).returncode == 0
+    text = tmp_path / "t.txt"
+    text.write_text("Alice visited Paris .\n")
+    for decode in ([], ["--decode", "greedy"], ["--decode", "constrained"]):
+        result = wintrain("predict", run_dir / "best.npz", text, *decode)
+        assert result.returncode == 0 and result.stdout.split()[1] == "B-PER", result.stderr
+    assert_one_line_error(wintrain("predict", run_dir / "best.npz", text, "--decode", "viterbi"), "greedy")

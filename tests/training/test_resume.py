@@ -142,3 +142,27 @@ def test_resume_refuses_a_finished_run(tiny_data, tmp_path):
     train(load_config(tiny_data["config"], ["train.epochs=1"]), tmp_path / "run")
     with pytest.raises(WintrainError, match="already finished"):
         list(resume(tmp_path / "run"))
+
+
+def test_force_starts_afresh(tiny_data, tmp_path):
+    config = load_config(tiny_data["config"], ["train.epochs=1"])
+    train(config, tmp_path / "run")
+    (tmp_path / "run" / "best.npz").write_bytes(b"old")
+    from wintrain.training.loop import make_run_dir
+
+    make_run_dir(tmp_path / "run", force=True)
+    assert not (tmp_path / "run" / "best.npz").exists() and not (tmp_path / "run" / "metrics.csv").exists()
+
+
+def test_early_stop_is_kept_when_the_last_epoch_is_interrupted(tiny_data, tmp_path):
+    from wintrain.training.loop import EpochDone, RunDone, RunInterrupted, StopRequest, run
+
+    config = load_config(tiny_data["config"], ["train.epochs=40", "train.patience=1", "train.min_delta=0.5"])
+    stop = StopRequest()
+    events = []
+    for event in run(config, tmp_path / "run", stop=stop):
+        events.append(event)
+        if isinstance(event, EpochDone) and event.record["epoch"] == 2:
+            stop(2)  # SIGINT arrives as patience runs out
+    assert isinstance(events[-1], RunDone) and not any(isinstance(e, RunInterrupted) for e in events)
+    assert events[-1].summary["stopped_early"] is True
