@@ -206,6 +206,12 @@ class Config(Section):
 
     source: Optional[Path] = Field(None, exclude=True, description="the file this config was read from")
 
+    @model_validator(mode="after")
+    def _patience_needs_dev(self) -> "Config":
+        if self.train.patience is not None and self.data.dev is None:
+            raise ValueError("train.patience stops on the dev score: set data.dev, or remove train.patience")
+        return self
+
     def where(self, key: str) -> str:
         """``"<config file>: key"``, the prefix of an error about ``key``."""
         return f"{self.source or 'config'}: {key}"
@@ -307,6 +313,8 @@ def describe_validation_error(error: pydantic.ValidationError, path: Path | str)
     if first["type"] == "missing":
         return f"{path}: missing required key '{key}'"
     message = first["msg"].removeprefix("Value error, ")
+    if not loc:  # a rule across sections
+        return f"{path}: {message}"
     return f"{path}: {key}: {message} (got {first.get('input')!r})"
 
 

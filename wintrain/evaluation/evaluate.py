@@ -113,6 +113,8 @@ def evaluate_checkpoint(
     corpus = read_conll(Path(data), config.data.token_column, config.data.tag_column)
     encoded = saved.encoder.encode(corpus)
     decode = decode or config.evaluation.decode
+    if not is_chunk_tagset(saved.encoder.tagset.tags):
+        decode = "greedy"  # constrained decoding only applies to chunk (B-X/I-X) tag sets
     result = evaluate_encoded(model, saved.encoder, corpus, encoded, config.train.eval_batch_size, decode,
                               config.data.scheme)
     if output is not None:
