@@ -118,8 +118,8 @@ class Encoder:
             tag = error.args[0]
             line = int(corpus.lines[corpus.tags.index(tag)])
             raise WintrainError(
-                f"{corpus.path}:{line}: tag {tag!r} is not in the tag set ({', '.join(self.tagset.tags)}); "
-                "add it to data.tags or fix the file"
+                f"{corpus.path}:{line}: tag {tag!r} is not one of the model's tags ({', '.join(self.tagset.tags)}); "
+                "fix the file, or when training list every tag in data.tags"
             ) from None
 
     def encode(self, corpus: Corpus) -> Encoded:
