@@ -115,13 +115,7 @@ class WintrainVariant:
     def close_epoch(self) -> None:
         """What wintrain's run loop does between epochs (Run.finish_epoch): mark the epoch done
         and reset the per-epoch counters, so that the next train_epoch starts at step 0."""
-        state = getattr(self.trainer, "state", None)
-        if state is None:  # an older Trainer without resumable state
-            return
-        state.epoch, state.step = self.epoch_number, 0
-        for name, zero in (("epoch_loss_sum", 0.0), ("epoch_examples", 0), ("skipped_batches", 0)):
-            if hasattr(state, name):
-                setattr(state, name, zero)
+        self.trainer.state.end_epoch(self.epoch_number)
 
 
 def initial_arrays(prepared: Prepared) -> list[np.ndarray]:

@@ -133,8 +133,7 @@ def run_trial(base: dict[str, Any], source: str | None, overrides: dict[str, Any
                     break
             if steps is not None and done >= steps:
                 break
-            trainer.state.epoch, trainer.state.step = epoch, 0
-            trainer.state.epoch_loss_sum, trainer.state.epoch_examples = 0.0, 0
+            trainer.state.end_epoch(epoch)
         record["train_loss"] = last.loss if last else None
         loss_ok = last is not None and math.isfinite(last.loss)
         record["diverged"] = not loss_ok or last.loss > DIVERGENCE_FACTOR * record["first_loss"]

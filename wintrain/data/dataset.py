@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from wintrain.data.casing import CASING_CLASSES, casing_ids
-from wintrain.data.reader import Corpus
+from wintrain.data.reader import Corpus, sentence_starts
 from wintrain.data.vocab import TagSet, Vocab
 from wintrain.data.windows import gather_windows, window_positions
 from wintrain.errors import WintrainError
@@ -127,10 +127,8 @@ class Encoder:
 
     def encode_sentences(self, sentences: Sequence[Sequence[str]]) -> Encoded:
         """Untagged sentences (lists of tokens) → windows, for prediction."""
-        lengths = [len(s) for s in sentences]
-        starts = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
         tokens = [token for sentence in sentences for token in sentence]
-        return Encoded(self.encode_tokens(tokens, starts), None)
+        return Encoded(self.encode_tokens(tokens, sentence_starts(sentences)), None)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The encoder as plain arrays for a checkpoint (no pickle).  The vocabulary is stored as

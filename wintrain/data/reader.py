@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Union
+from typing import IO, Sequence, Union
 
 import numpy as np
 
@@ -59,17 +59,22 @@ class Corpus:
 
     def sentences(self) -> list[list[str]]:
         """The S sentences as lists of tokens."""
-        return _split_at(self.tokens, self.sentence_starts)
+        return split_at(self.tokens, self.sentence_starts)
 
     def tag_sentences(self) -> list[list[str]]:
         """The S sentences as lists of tags."""
-        return _split_at(self.tags, self.sentence_starts)
+        return split_at(self.tags, self.sentence_starts)
 
 
-def _split_at(items: list[str], starts: np.ndarray) -> list[list[str]]:
-    """Cut ``items`` into consecutive pieces at the (S+1,) offsets ``starts``."""
+def split_at(items: list[str], starts: np.ndarray) -> list[list[str]]:
+    """Cut flat ``items`` into consecutive sentences at the (S+1,) offsets ``starts``."""
     bounds = starts.tolist()
     return [items[begin:end] for begin, end in zip(bounds[:-1], bounds[1:])]
+
+
+def sentence_starts(sentences: Sequence[Sequence[str]]) -> np.ndarray:
+    """(S+1,) int64 offsets of ``sentences`` laid end to end (the inverse of :func:`split_at`)."""
+    return np.concatenate(([0], np.cumsum([len(s) for s in sentences]))).astype(np.int64)
 
 
 # --------------------------------------------------------------------------- file access

@@ -15,7 +15,7 @@ import numpy as np
 
 from wintrain.checkpoint import load_checkpoint
 from wintrain.data.dataset import Encoded, Encoder
-from wintrain.data.reader import Corpus, read_conll
+from wintrain.data.reader import Corpus, read_conll, split_at
 from wintrain.errors import WintrainError
 from wintrain.evaluation.confusion import confusion_matrix
 from wintrain.evaluation.decode import constrained_decode
@@ -28,10 +28,6 @@ def main_score(metrics: dict[str, Any]) -> tuple[str, float]:
     if "entity" in metrics:
         return "entity_f1", float(metrics["entity"]["f1"])
     return "accuracy", float(metrics["accuracy"])
-
-
-def split_sentences(flat: list[str], sentence_starts: np.ndarray) -> list[list[str]]:
-    return [flat[a:b] for a, b in zip(sentence_starts[:-1], sentence_starts[1:])]
 
 
 @dataclass
@@ -76,8 +72,8 @@ def evaluate_encoded(
     ids = predict_ids(model, encoder, encoded, corpus.sentence_starts, batch_size, decode, scheme)
     tags = encoder.tagset.tags
     predicted = [tags[i] for i in ids.tolist()]
-    gold = split_sentences(corpus.tags, corpus.sentence_starts)
-    guessed = split_sentences(predicted, corpus.sentence_starts)
+    gold = corpus.tag_sentences()
+    guessed = split_at(predicted, corpus.sentence_starts)
     metrics = evaluate_tags(gold, guessed, scheme=scoring_scheme(scheme))
     if not is_chunk_tagset(corpus.tags) and is_chunk_tagset(tags):
         metrics.pop("entity", None)

@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from wintrain.checkpoint import Checkpoint
+from wintrain.data.reader import sentence_starts, split_at
 from wintrain.evaluation.evaluate import predict_ids
 from wintrain.nn.model import WindowClassifier
 
@@ -31,19 +32,14 @@ class Tagger:
         encoded = encoder.encode_sentences(sentences)
         if len(encoded) == 0:
             return np.zeros(0, dtype=np.int64)
-        starts = np.concatenate(([0], np.cumsum([len(s) for s in sentences]))).astype(np.int64)
-        return predict_ids(self.model, encoder, encoded, starts, config.train.eval_batch_size,
+        return predict_ids(self.model, encoder, encoded, sentence_starts(sentences), config.train.eval_batch_size,
                            decode or config.evaluation.decode, config.data.scheme)
 
     def tag(self, sentences: Sequence[Sequence[str]], decode: str | None = None) -> list[list[str]]:
         """Tags for each token of each sentence."""
         tags = self.saved.encoder.tagset.tags
         flat = [tags[i] for i in self.tag_ids(sentences, decode).tolist()]
-        out, start = [], 0
-        for sentence in sentences:
-            out.append(flat[start:start + len(sentence)])
-            start += len(sentence)
-        return out
+        return split_at(flat, sentence_starts(sentences))
 
 
 def format_conll(sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]]) -> str:

@@ -220,6 +220,11 @@ class TrainerState:
     train_seconds: float = 0.0
     finished: bool = False
 
+    def end_epoch(self, epoch: int) -> None:
+        """Mark ``epoch`` complete and reset the per-epoch counters (the next epoch starts at step 0)."""
+        self.epoch, self.step = epoch, 0
+        self.epoch_loss_sum, self.epoch_examples, self.skipped_batches = 0.0, 0, 0
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {"state": np.array(json.dumps(asdict(self)))}
 
@@ -440,8 +445,7 @@ class Run:
             state.epochs_without_improvement = 0
         else:
             state.epochs_without_improvement += 1
-        state.epoch, state.step = epoch, 0
-        state.epoch_loss_sum, state.epoch_examples, state.skipped_batches = 0.0, 0, 0
+        state.end_epoch(epoch)
         with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as log:
             log.write(json.dumps(record) + "\n")
         write_metrics_csv(read_metrics(self.run_dir), self.run_dir / "metrics.csv")
