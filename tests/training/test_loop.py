@@ -137,3 +137,18 @@ def test_python_api_trains_and_evaluates(tiny_data, tmp_path):
     check = subprocess.run([sys.executable, "-c", "import sys, wintrain, wintrain.cli; print('numpy' in sys.modules)"],
                            capture_output=True, text=True)
     assert check.stdout.strip() == "False"
+
+
+def test_digit_lookup_finds_vectors_and_the_vector_cache_is_used(tiny_data, tmp_path):
+    from wintrain.data.load import load_corpora, load_encoder_and_vectors
+
+    tiny_data["train"].write_text(tiny_data["train"].read_text() + "\nAlice B-PER\nleft O\nin O\n1996 O\n")
+    with open(tiny_data["vectors"], "a") as vectors:
+        vectors.write("1996 " + " ".join(["0.5"] * 10) + "\n2003 " + " ".join(["0.7"] * 10) + "\n")
+    cache = tmp_path / "cache"
+    config = load_config(tiny_data["config"], ["data.digits=true", f"embeddings.cache_dir={cache}"])
+    encoder, vectors = load_encoder_and_vectors(config, load_corpora(config)["train"])
+    assert "0000" in encoder.vocab.index
+    row = vectors.words.index("0000")
+    assert vectors.matrix[row].tolist() == [0.5] * 10  # the first word of the form keeps its vector
+    assert any(cache.iterdir())
