@@ -13,8 +13,8 @@ import platform
 import statistics
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository root (benchmarks/..)
 SHARED = ROOT.parent / "shared"

@@ -158,7 +158,7 @@ def row_configs(corpus: str) -> list[tuple[str, dict[str, Any] | None]]:
 def run_trial(corpus: str, raw: dict[str, Any] | None, seed: int, run_dir: str) -> dict[str, Any]:
     """Train one (row, seed) in this worker process; return the scores in %."""
     from wintrain.config import config_from_dict, load_config
-    from wintrain.training.loop import train
+    from wintrain.training.run import train
 
     if raw is None:
         config = load_config(CORPORA[corpus]["best_config"], [f"seed={seed}"])
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         for corpus in corpora:
             rows = row_configs(corpus)
             labels[corpus] = [label for label, _ in rows]
-            for index, (label, raw) in enumerate(rows):
+            for index, (_label, raw) in enumerate(rows):
                 if wanted is not None and index not in wanted:
                     continue
                 for seed in seeds:

@@ -265,7 +265,8 @@ def main() -> int:
               "--set data.{train,dev,test}=<CoNLL-2003> --out <tmp> --force")
         print(_common.table(["measure", "median", "min–max"], [
             ["peak RSS MiB (whole run)", f"{train_line:,.1f}", _common.spread(peaks, digits=1)],
-            ["wall s (incl. start-up, load, dev/test eval)", f"{_common.median(walls):.2f}", _common.spread(walls, digits=2)],
+            ["wall s (incl. start-up, load, dev/test eval)", f"{_common.median(walls):.2f}",
+             _common.spread(walls, digits=2)],
             ["epoch s", f"{_common.median(epochs):.2f}", _common.spread(epochs, digits=2)],
         ]))
 

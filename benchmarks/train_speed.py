@@ -46,7 +46,8 @@ TORCH_INSTALL = "pip install torch==2.13.0"
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads for every variant (default 1)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS/OpenMP/torch threads for every variant (default 1)")
     parser.add_argument("--batch-sizes", default="64,256,1024", help="comma-separated (default 64,256,1024)")
     parser.add_argument("--epochs", type=int, default=3, help="measured epochs per variant (median; default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up epochs per variant, not counted (default 1)")
@@ -69,11 +70,12 @@ _common.set_threads(ARGS.threads)
 
 import numpy as np  # noqa: E402  (after the thread variables are set)
 
-from _perexample import PerExampleTrainer  # noqa: E402
 from wintrain.config import load_config  # noqa: E402
 from wintrain.errors import WintrainError  # noqa: E402
 from wintrain.nn.graph import describe  # noqa: E402
-from wintrain.training.loop import Prepared, Trainer, prepare  # noqa: E402
+from wintrain.training.trainer import Prepared, Trainer, prepare  # noqa: E402
+
+from _perexample import PerExampleTrainer  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -320,7 +322,8 @@ def main() -> int:
     if ARGS.vs_torch:
         torch = torch_or_none()
         if torch is None:
-            torch_note = f"PyTorch comparison: torch is not installed; install it for this comparison only: {TORCH_INSTALL}"
+            torch_note = ("PyTorch comparison: torch is not installed; install it for this comparison only: "
+                          f"{TORCH_INSTALL}")
         else:
             fused_problem = fused_adam_status(torch)
             torch_note = (f"torch {torch.__version__}: {torch.get_num_threads()} intra-op / "
@@ -360,7 +363,8 @@ def main() -> int:
     first = setups[ARGS.batch_sizes[0]]["prepared"]
     example_probe = None
     if ARGS.per_example:
-        example_probe = PerExampleProbe(first, initial_arrays(first), min(ARGS.per_example_windows, 512), 512, "example")
+        example_probe = PerExampleProbe(first, initial_arrays(first), min(ARGS.per_example_windows, 512), 512,
+                                        "example")
 
     nodes = describe(first.model)
     forward_flops = sum(node.forward_flops for node in nodes)
@@ -369,7 +373,8 @@ def main() -> int:
     n_tokens = len(first.datasets["train"])
     n_in, hidden, classes = setups[ARGS.batch_sizes[0]]["shapes"]
     print(f"data:      {ARGS.train} ({n_tokens:,} tokens = windows), vectors {ARGS.vectors}; "
-          f"vocabulary {len(first.encoder.vocab):,}; set-up (prepare) {setups[ARGS.batch_sizes[0]]['load_seconds']:.2f} s")
+          f"vocabulary {len(first.encoder.vocab):,}; "
+          f"set-up (prepare) {setups[ARGS.batch_sizes[0]]['load_seconds']:.2f} s")
     print(f"model:     window {first.config.model.window_size}, d = {first.model.embeddings[0].dim}, "
           f"input {n_in}, H = {hidden} tanh, C = {classes}, no casing, fine-tuned embeddings, sparse_adam lr "
           f"{first.config.optimizer.lr:g}; {first.model.count_parameters():,} parameters")
@@ -455,7 +460,8 @@ def main() -> int:
                      f"{floor:.3f}", f"{ours:.3f}", f"{flops * n_tokens / ours / 1e9:.1f}", f"{ours / floor:.2f}x"])
     print(_common.table(["batch", "GEMM µs/step", "GEMM GFLOP/s", "floor s/epoch", "wintrain s/epoch",
                          "achieved GFLOP/s", "epoch/floor"], rows))
-    print(f"GEMM: the 6 float32 products of one step — x(B,{n_in})·W1({n_in},{hidden}), h(B,{hidden})·W2({hidden},{classes}), "
+    print(f"GEMM: the 6 float32 products of one step — x(B,{n_in})·W1({n_in},{hidden}), "
+          f"h(B,{hidden})·W2({hidden},{classes}), "
           f"dW2 = hᵀ·dz, dh = dz·W2ᵀ, dW1 = xᵀ·dh, dx = dh·W1ᵀ — in a tight loop with preallocated outputs, "
           "median over all rounds; floor = steps × GEMM time per full-size step")
 
@@ -474,7 +480,8 @@ def main() -> int:
                          f"{epoch / ours:,.1f}x"])
         per_window = _common.median(per_example_update)
         epoch = per_window * n_tokens
-        reference = median[(256, wintrain_name)] if 256 in ARGS.batch_sizes else median[(ARGS.batch_sizes[0], wintrain_name)]
+        reference_batch = 256 if 256 in ARGS.batch_sizes else ARGS.batch_sizes[0]
+        reference = median[(reference_batch, wintrain_name)]
         reference_batch = 256 if 256 in ARGS.batch_sizes else ARGS.batch_sizes[0]
         rows.append(["loop, 1 update per example (B = 1)", f"{per_window * 1e6:.1f}",
                      _common.spread(per_example_update, 1e6, 1), f"{epoch:,.1f}",

@@ -40,9 +40,10 @@ _common.set_threads(ARGS.threads)
 
 import numpy as np  # noqa: E402  (after the thread variables are set)
 
-from _perexample import PerExampleTrainer  # noqa: E402
 from wintrain.nn.model import FeatureTable, ModelSpec, WindowClassifier  # noqa: E402
 from wintrain.training.optimizers import SparseAdam  # noqa: E402
+
+from _perexample import PerExampleTrainer  # noqa: E402
 
 N, D, C = 500, 300, 5
 LECTURE_LOOP_US, LECTURE_MATRIX_US = 639.0, 53.8

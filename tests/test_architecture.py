@@ -10,11 +10,11 @@ STAGES = [
     ("wintrain", "wintrain.errors", "wintrain.registry", "wintrain.config"),
     ("wintrain.data",),
     ("wintrain.nn",),
-    ("wintrain.checkpoint",),
+    ("wintrain.checkpoint", "wintrain.runfolder"),
     ("wintrain.evaluation", "wintrain.plot"),
     ("wintrain.training",),
     ("wintrain.sweep",),
-    ("wintrain.render", "wintrain.cli", "wintrain.__main__"),
+    ("wintrain.render", "wintrain.reports", "wintrain.cli", "wintrain.__main__"),
 ]
 
 

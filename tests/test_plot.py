@@ -1,60 +1,20 @@
-"""Tests for wintrain.plot: reading metrics.jsonl, text charts, CSV and PNG output."""
+"""Tests for wintrain.plot: text charts and PNG output."""
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 
 import pytest
 
 from wintrain.errors import WintrainError
-from wintrain.plot import (
-    dev_metric_key,
-    read_metrics,
-    run_charts,
-    save_png,
-    series,
-    terminal_chart,
-    write_metrics_csv,
-)
+from wintrain.plot import run_charts, save_png, series, terminal_chart
+from wintrain.runfolder import dev_metric_key
 
 ROWS = [
     {"epoch": 1, "lr": 0.01, "train_loss": 0.9, "dev_accuracy": 0.7, "dev_f1": 0.5},
     {"epoch": 2, "lr": 0.005, "train_loss": 0.4, "dev_accuracy": 0.8, "dev_f1": 0.6},
     {"epoch": 3, "lr": 0.001, "train_loss": 0.3, "dev_accuracy": 0.85, "dev_f1": 0.7, "note": "late key"},
 ]
-
-
-def write_jsonl(path, rows) -> None:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-
-
-# --------------------------------------------------------------------------- read_metrics
-
-
-def test_read_metrics_from_run_dir_or_file(tmp_path):
-    write_jsonl(tmp_path / "metrics.jsonl", ROWS)
-    assert read_metrics(tmp_path) == ROWS
-    assert read_metrics(tmp_path / "metrics.jsonl") == ROWS
-
-
-def test_missing_file_names_it(tmp_path):
-    with pytest.raises(WintrainError, match=r"metrics\.jsonl: no such file"):
-        read_metrics(tmp_path)
-
-
-def test_corrupt_line_names_file_and_line(tmp_path):
-    path = tmp_path / "metrics.jsonl"
-    path.write_text(json.dumps(ROWS[0]) + "\n" + '{"epoch": 2, "lr"\n', encoding="utf-8")
-    with pytest.raises(WintrainError, match=r"metrics\.jsonl:2: not valid JSON"):
-        read_metrics(tmp_path)
-    path.write_text("[1, 2]\n", encoding="utf-8")
-    with pytest.raises(WintrainError, match=r"metrics\.jsonl:1: expected a JSON object"):
-        read_metrics(tmp_path)
-    path.write_text("\n", encoding="utf-8")
-    with pytest.raises(WintrainError, match="no epochs"):
-        read_metrics(tmp_path)
 
 
 def test_series_and_dev_metric_key():
@@ -103,24 +63,6 @@ def test_run_charts_has_three_panels():
 
 
 # --------------------------------------------------------------------------- files
-
-
-def test_csv_round_trip(tmp_path):
-    path = tmp_path / "metrics.csv"
-    write_metrics_csv(ROWS, path)
-    with open(path, encoding="utf-8", newline="") as stream:
-        read = list(csv.DictReader(stream))
-    assert list(read[0]) == ["epoch", "lr", "train_loss", "dev_accuracy", "dev_f1", "note"]
-    assert [row["note"] for row in read] == ["", "", "late key"]
-    for original, row in zip(ROWS, read):
-        assert int(row["epoch"]) == original["epoch"]
-        assert float(row["train_loss"]) == original["train_loss"]
-        assert float(row["lr"]) == original["lr"]
-
-
-def test_csv_unwritable_path_is_a_user_error(tmp_path):
-    with pytest.raises(WintrainError, match="cannot write"):
-        write_metrics_csv(ROWS, tmp_path / "missing-dir" / "metrics.csv")
 
 
 def test_png_has_three_panels(tmp_path):

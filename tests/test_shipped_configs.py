@@ -4,10 +4,11 @@ import json
 
 import pytest
 
-from conftest import REPO, shared_or_skip
 from wintrain.config import load_config
 from wintrain.evaluation.evaluate import evaluate_checkpoint
-from wintrain.training.loop import train
+from wintrain.training.run import train
+
+from conftest import REPO, shared_or_skip
 
 
 def test_quickstart_learns_the_synthetic_corpus(tmp_path):

@@ -7,8 +7,18 @@ import pytest
 
 from wintrain.config import load_config
 from wintrain.errors import WintrainError
-from wintrain.sweep import (SweepDone, TrialDone, best_trial, grid, lr_grid, parse_grid, range_test, run_sweep,
-                            smooth, suggest)
+from wintrain.sweep import (
+    SweepDone,
+    TrialDone,
+    best_trial,
+    grid,
+    lr_grid,
+    parse_grid,
+    range_test,
+    run_sweep,
+    smooth,
+    suggest,
+)
 
 
 def records_of(events):

@@ -11,12 +11,14 @@ The names below are imported on first use, so that ``import wintrain`` stays che
 command line can fix NumPy's thread count before numpy loads.
 """
 
+from typing import Any
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
     "load_config": ("wintrain.config", "load_config"),
-    "train": ("wintrain.training.loop", "train"),
-    "resume": ("wintrain.training.loop", "resume"),
+    "train": ("wintrain.training.run", "train"),
+    "resume": ("wintrain.training.run", "resume"),
     "evaluate": ("wintrain.evaluation.evaluate", "evaluate_checkpoint"),
     "load_checkpoint": ("wintrain.checkpoint", "load_checkpoint"),
     "WintrainError": ("wintrain.errors", "WintrainError"),
@@ -25,7 +27,7 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'wintrain' has no attribute {name!r}")
     from importlib import import_module

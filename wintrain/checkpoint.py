@@ -74,7 +74,7 @@ def save_checkpoint(
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            np.savez(handle, **arrays)
+            np.savez(handle, **arrays)  # type: ignore[arg-type]  # (numpy stubs mistype **arrays)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)

@@ -1,7 +1,9 @@
 """The ``wintrain`` command line: parses arguments, calls library functions, prints.
 
-User mistakes raise :class:`~wintrain.errors.WintrainError`; :func:`main` catches them once
-and prints one line (exit 2).  ``--debug`` shows the traceback instead.
+User mistakes raise :class:`~wintrain.errors.WintrainError` (and bad arguments a click usage
+error); :func:`main` catches both once and prints one line (exit 2).  ``--debug`` shows the
+traceback instead.  Libraries are imported inside each command, after the BLAS thread count
+is fixed.
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from wintrain import __version__
 from wintrain.errors import WintrainError
@@ -28,7 +30,31 @@ app = typer.Typer(
 )
 stdout = Console()
 stderr = Console(stderr=True)
-state = {"debug": False}
+
+ConfigArg = Annotated[Path, typer.Argument(help="YAML experiment config, e.g. configs/quickstart.yaml.")]
+CheckpointArg = Annotated[Path, typer.Argument(help="A checkpoint written by training, e.g. runs/x/best.npz.")]
+SetOption = Annotated[
+    list[str], typer.Option("--set", help="Override a config key: --set optimizer.lr=0.01 (repeatable).")
+]
+JobsOption = Annotated[int, typer.Option("--jobs", help="Local processes for trials (default: number of cores).")]
+SchedulerOption = Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address for the trials.")]
+
+
+class Decode(str, Enum):
+    greedy = "greedy"
+    constrained = "constrained"
+
+
+class LrMode(str, Enum):
+    grid = "grid"
+    range = "range"
+
+
+# typer may bundle its own copy of click: take the exception classes from typer's public BadParameter
+_USAGE_ERROR: type[Exception] = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError")
+_CLICK_EXCEPTION: type[Exception] = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
+
+DecodeOption = Annotated[Decode | None, typer.Option("--decode", help="Default: the checkpoint's evaluation.decode.")]
 
 
 def use_blas_threads(default: int) -> None:
@@ -51,19 +77,20 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _options(
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks (for bug reports)."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks (for bug reports).")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version.")] = False,
 ) -> None:
-    state["debug"] = debug
+    """(``--debug`` is read by :func:`main` before the command runs.)"""
 
 
 @app.command()
 def train(
-    config: Optional[Path] = typer.Argument(None, help="YAML experiment config, e.g. configs/quickstart.yaml."),
-    set_: list[str] = typer.Option([], "--set", help="Override a config key: --set optimizer.lr=0.01 (repeatable)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Run folder (overrides output.dir)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing run folder."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this folder from last.npz."),
+    config: Annotated[Path | None, typer.Argument(help="YAML experiment config, e.g. configs/quickstart.yaml.")] = None,
+    set_: SetOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    out: Annotated[Path | None, typer.Option("--out", help="Run folder (overrides output.dir).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run folder.")] = False,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
 ) -> None:
     """Train a window classifier as CONFIG says; writes a run folder with checkpoints and metrics.
 
@@ -78,7 +105,9 @@ def train(
 
     from wintrain.config import load_config
     from wintrain.render import render
-    from wintrain.training.loop import StopRequest, resume as resume_run, run
+    from wintrain.training.events import StopRequest
+    from wintrain.training.run import resume as resume_run
+    from wintrain.training.run import run
 
     stop = StopRequest()
     if resume is not None:
@@ -101,11 +130,11 @@ def train(
 
 @app.command("eval")
 def evaluate(
-    checkpoint: Path = typer.Argument(..., help="A checkpoint written by training, e.g. runs/x/best.npz."),
-    data: Path = typer.Option(..., "--data", help="CoNLL-style file to evaluate on."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Write 'token gold predicted' lines here."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
-    decode: Optional[str] = typer.Option(None, "--decode", help="greedy or constrained (default: the checkpoint's)."),
+    checkpoint: CheckpointArg,
+    data: Annotated[Path, typer.Option("--data", help="CoNLL-style file to evaluate on.")],
+    output: Annotated[Path | None, typer.Option("--output", help="Write 'token gold predicted' lines here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    decode: DecodeOption = None,
 ) -> None:
     """Token accuracy and (for B-X/I-X tags) conlleval entity precision/recall/F1, per type and overall.
 
@@ -115,21 +144,21 @@ def evaluate(
     """
     use_blas_threads(os.cpu_count() or 1)
     from wintrain.evaluation.evaluate import evaluate_checkpoint
+    from wintrain.reports import print_evaluation
 
-    check_decode(decode)
-    metrics = evaluate_checkpoint(checkpoint, data, output, decode)
+    metrics = evaluate_checkpoint(checkpoint, data, output, decode.value if decode else None)
     if as_json:
         typer.echo(json.dumps(metrics))
-        return
-    print_report(metrics)
+    else:
+        print_evaluation(metrics, stdout)
 
 
 @app.command()
 def predict(
-    checkpoint: Path = typer.Argument(..., help="A checkpoint written by training, e.g. runs/x/best.npz."),
-    source: str = typer.Argument("-", help="Text file, one whitespace-tokenised sentence per line; - for stdin."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per sentence instead of token TAG lines."),
-    decode: Optional[str] = typer.Option(None, "--decode", help="greedy or constrained (default: the checkpoint's)."),
+    checkpoint: CheckpointArg,
+    source: Annotated[str, typer.Argument(help="Text file, one sentence per line; - for stdin.")] = "-",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per sentence.")] = False,
+    decode: DecodeOption = None,
 ) -> None:
     """Tag raw text: prints 'token TAG' lines (a blank line between sentences) or JSON.
 
@@ -142,34 +171,27 @@ def predict(
     from wintrain.data.reader import read_text
     from wintrain.evaluation.predict import Tagger, format_conll, format_json
 
-    check_decode(decode)
     tagger = Tagger.from_checkpoint(load_checkpoint(checkpoint))
     sentences = read_text(sys.stdin.buffer if source == "-" else Path(source))
-    tags = tagger.tag(sentences, decode)
+    tags = tagger.tag(sentences, decode.value if decode else None)
     sys.stdout.write((format_json if as_json else format_conll)(sentences, tags))
 
 
 @app.command("init-config")
 def init_config(
-    out: Optional[Path] = typer.Argument(None, help="Where to write the config; default: print it."),
-    force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
+    out: Annotated[Path | None, typer.Argument(help="Where to write the config; default: print it.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
 ) -> None:
     """Write a complete, commented config with every key at its default.
 
     Example: wintrain init-config configs/mine.yaml
     """
-    from wintrain.config import default_config_text
+    from wintrain.config import default_config_text, write_config_text
 
-    text = default_config_text()
     if out is None:
-        sys.stdout.write(text)
+        sys.stdout.write(default_config_text())
         return
-    if out.exists() and not force:
-        raise WintrainError(f"{out}: already exists; choose another file or pass --force")
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise WintrainError(f"{out}: cannot write ({error.strerror})") from None
+    write_config_text(out, default_config_text(), force)
     stdout.print(f"wrote {out}; fill in data.train and data.dev, then: wintrain train {out}", highlight=False)
 
 
@@ -186,12 +208,12 @@ def schema() -> None:
 
 @app.command()
 def gradcheck(
-    config: Path = typer.Argument(..., help="YAML experiment config."),
-    set_: list[str] = typer.Option([], "--set", help="Override a config key (repeatable)."),
-    synthetic: bool = typer.Option(False, "--synthetic", help="Use made-up words instead of the configured data."),
-    batch: int = typer.Option(8, "--batch", min=1, help="Windows in the checked batch."),
-    entries: int = typer.Option(200, "--entries", min=1, help="Entries checked per parameter (a random sample)."),
-    tolerance: float = typer.Option(1e-6, "--tolerance", help="Largest relative error that passes."),
+    config: ConfigArg,
+    set_: SetOption = [],  # noqa: B006
+    synthetic: Annotated[bool, typer.Option("--synthetic", help="Use made-up words instead of the data.")] = False,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Windows in the checked batch.")] = 8,
+    entries: Annotated[int, typer.Option("--entries", min=1, help="Entries checked per parameter (a sample).")] = 200,
+    tolerance: Annotated[float, typer.Option("--tolerance", help="Largest relative error that passes.")] = 1e-6,
 ) -> None:
     """Compare every parameter's analytic gradient with centred finite differences (float64).
 
@@ -200,26 +222,19 @@ def gradcheck(
     use_blas_threads(1)
     from wintrain.config import load_config
     from wintrain.nn.gradcheck import check_config_gradients
+    from wintrain.reports import print_gradcheck
 
     results = check_config_gradients(load_config(config, set_), synthetic, batch, max_entries=entries)
-    table = Table("parameter", "shape", "checked", "max relative error", "result", title="gradient check")
-    for result in results:
-        ok = result.passed(tolerance)
-        table.add_row(result.name, "×".join(map(str, result.shape)), str(result.checked),
-                      f"{result.relative_error:.2e}", "[green]pass[/green]" if ok else "[red]FAIL[/red]")
-    stdout.print(table)
-    failed = [r.name for r in results if not r.passed(tolerance)]
-    stdout.print(f"{len(results) - len(failed)}/{len(results)} parameters within {tolerance:g}", highlight=False)
-    if failed:
+    if print_gradcheck(results, tolerance, stdout):
         raise typer.Exit(1)
 
 
 @app.command()
 def graph(
-    config: Path = typer.Argument(..., help="YAML experiment config."),
-    set_: list[str] = typer.Option([], "--set", help="Override a config key (repeatable)."),
-    profile: bool = typer.Option(False, "--profile", help="Time a few hundred real training steps per node."),
-    steps: int = typer.Option(300, "--steps", min=1, help="Training steps to time with --profile."),
+    config: ConfigArg,
+    set_: SetOption = [],  # noqa: B006
+    profile: Annotated[bool, typer.Option("--profile", help="Time real training steps per node.")] = False,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Training steps to time with --profile.")] = 300,
 ) -> None:
     """Show the model's computation graph: shapes, parameters and FLOPs per token of every node.
 
@@ -228,126 +243,86 @@ def graph(
     use_blas_threads(1)
     from wintrain.config import load_config
     from wintrain.nn.graph import describe
-    from wintrain.training.loop import prepare
+    from wintrain.reports import print_graph
+    from wintrain.training.profile import profile_steps
+    from wintrain.training.trainer import prepare
 
-    settings = load_config(config, set_)
-    prepared = prepare(settings)
-    batch = settings.train.batch_size
-    if profile:
-        from wintrain.training.profile import profile_steps
-
-        nodes, times = profile_steps(prepared, steps)
-    else:
-        nodes, times = describe(prepared.model, batch), []
-    print_graph(nodes, times, batch, steps)
-
-
-def print_graph(nodes: list[Any], times: list[Any], batch: int, steps: int) -> None:
-    measured = {t.name: t for t in times}
-    total_time = sum(t.forward_seconds + t.backward_seconds for t in times) or 1.0
-    columns = ["node", "output shape", "parameters", "forward FLOPs/token", "backward FLOPs/token"]
-    if times:
-        columns += ["forward time %", "backward time %"]
-    table = Table(*columns, title=f"computation graph (batch B = {batch})")
-
-    def share(seconds: float) -> str:
-        return f"{100 * seconds / total_time:.1f}"
-
-    for node in nodes:
-        row = [node.name, "(" + ", ".join(map(str, node.output_shape)) + ")" if node.output_shape else "scalar",
-               f"{node.parameters:,}", f"{node.forward_flops:,}", f"{node.backward_flops:,}"]
-        if times:
-            timing = measured.get(node.name)
-            row += [share(timing.forward_seconds), share(timing.backward_seconds)] if timing else ["(in concat)", ""]
-        table.add_row(*row)
-    for timing in times:
-        if timing.name not in {n.name for n in nodes}:
-            table.add_row(timing.name, "", "", "", "", share(timing.forward_seconds), share(timing.backward_seconds))
-    forward = sum(n.forward_flops for n in nodes)
-    backward = sum(n.backward_flops for n in nodes)
-    total_row = ["total", "", f"{sum(n.parameters for n in nodes):,}", f"{forward:,}", f"{backward:,}"]
-    if times:
-        total_row += [share(sum(t.forward_seconds for t in times)), share(sum(t.backward_seconds for t in times))]
-    table.add_row(*total_row, style="bold")
-    stdout.print(table)
-    if times:
-        per_step = total_time / steps
-        stdout.print(f"measured {steps} steps: {1000 * per_step:.2f} ms per step, "
-                     f"{(forward + backward) * batch / per_step / 1e9:.2f} GFLOP/s of matrix products", highlight=False)
+    prepared = prepare(load_config(config, set_))
+    batch = prepared.config.train.batch_size
+    nodes, times = profile_steps(prepared, steps) if profile else (describe(prepared.model, batch), [])
+    print_graph(nodes, times, batch, steps, stdout)
 
 
 @app.command("sweep-lr")
 def sweep_lr(
-    config: Path = typer.Argument(..., help="YAML experiment config."),
-    set_: list[str] = typer.Option([], "--set", help="Override a config key (repeatable)."),
-    mode: str = typer.Option("grid", "--mode", help="grid: short runs per rate; range: Smith's LR range test."),
-    low: Optional[float] = typer.Option(None, "--min", help="Smallest rate (grid 1e-4, range 1e-7)."),
-    high: Optional[float] = typer.Option(None, "--max", help="Largest rate (grid 1, range 10)."),
-    per_decade: int = typer.Option(1, "--per-decade", help="Grid points per decade."),
-    epochs: int = typer.Option(1, "--epochs", help="Epochs per grid trial."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Batches per grid trial; range test length (100)."),
-    jobs: int = typer.Option(0, "--jobs", help="Local processes for trials (default: number of cores)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address for the trials."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for sweep.jsonl (default runs/<config>-sweep-lr)."),
-    write_config: Optional[Path] = typer.Option(None, "--write-config", help="Write the config with the chosen lr."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Save the curve as PNG (needs matplotlib)."),
+    config: ConfigArg,
+    set_: SetOption = [],  # noqa: B006
+    mode: Annotated[LrMode, typer.Option("--mode", help="grid: short runs per rate; range: Smith's LR range test.")]
+    = LrMode.grid,
+    low: Annotated[float | None, typer.Option("--min", help="Smallest rate (grid 1e-4, range 1e-7).")] = None,
+    high: Annotated[float | None, typer.Option("--max", help="Largest rate (grid 1, range 10).")] = None,
+    per_decade: Annotated[int, typer.Option("--per-decade", help="Grid points per decade.")] = 1,
+    epochs: Annotated[int, typer.Option("--epochs", help="Epochs per grid trial.")] = 1,
+    steps: Annotated[int | None, typer.Option("--steps", help="Batches per grid trial; range test length (100).")]
+    = None,
+    jobs: JobsOption = 0,
+    scheduler: SchedulerOption = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for sweep.jsonl (default runs/<config>-sweep-lr).")]
+    = None,
+    write_config: Annotated[Path | None, typer.Option("--write-config", help="Write the config with the chosen lr.")]
+    = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Save the curve as PNG (needs matplotlib).")] = None,
 ) -> None:
-    """Choose the learning rate: the lecture's grid (powers of ten from 0.001) or the LR range test.
+    """Choose the learning rate: a log grid of short runs (1e-4 … 1, one rate per decade, so 0.001 is
+    on it) or Smith's LR range test.
 
     Examples:
       wintrain sweep-lr configs/conll2003_reference.yaml --jobs 2
       wintrain sweep-lr configs/conll2003_reference.yaml --mode range --plot lr.png
     """
     use_blas_threads(1)
-    from wintrain.config import dump_config, load_config
+    from wintrain.config import dump_config, load_config, write_config_text
     from wintrain.render import render_range_test, render_sweep
-    from wintrain.sweep import default_jobs, lr_grid, range_test, run_sweep
+    from wintrain.sweep import chosen_lr, default_jobs, final_losses, lr_grid, lr_trials, range_test, run_sweep
 
     settings = load_config(config, set_)
-    if mode == "range":
-        result = range_test(settings, low if low is not None else 1e-7, high if high is not None else 10.0,
-                            steps or 100)
+    if mode is LrMode.range:
+        result = range_test(settings, 1e-7 if low is None else low, 10.0 if high is None else high, steps or 100)
         render_range_test(result, stdout)
-        chosen = result.suggestion
-        if plot is not None:
-            from wintrain.plot import save_lr_curve
-
-            save_lr_curve(result.rates, result.smoothed, chosen, plot)
-    elif mode == "grid":
-        rates = lr_grid(low if low is not None else 1e-4, high if high is not None else 1.0, per_decade)
+        chosen, curve = result.suggestion, (result.rates, result.smoothed)
+    else:
+        rates = lr_grid(1e-4 if low is None else low, 1.0 if high is None else high, per_decade)
         folder = out or Path("runs") / f"{config.stem}-sweep-lr"
-        outcome = render_sweep(run_sweep(settings, [{"optimizer.lr": r} for r in rates], folder,
-                                         None if steps else epochs, steps, jobs or default_jobs(), scheduler,
-                                         prefer_key="optimizer.lr"), stdout)
-        chosen = outcome.best["overrides"]["optimizer.lr"] if outcome and outcome.best else None
+        events = run_sweep(settings, lr_trials(rates), folder, None if steps else epochs, steps,
+                           jobs or default_jobs(), scheduler, prefer_key="optimizer.lr")
+        done = render_sweep(events, stdout)
+        chosen, curve = chosen_lr(done), (rates, final_losses(done) if done else [])
         if chosen is not None:
             stdout.print(f"chosen lr: {chosen:g} (best dev score; ties go to the larger rate)", highlight=False)
-        if plot is not None and outcome is not None:
-            from wintrain.plot import save_lr_curve
+    if plot is not None:
+        from wintrain.plot import save_lr_curve
 
-            save_lr_curve(rates, [r["train_loss"] if r["train_loss"] is not None else float("nan")
-                                  for r in outcome.records], chosen, plot)
-    else:
-        raise WintrainError(f"--mode {mode!r}: choose grid or range")
+        save_lr_curve(*curve, chosen, plot)
     if write_config is not None:
         if chosen is None:
             raise WintrainError("no learning rate was chosen, so --write-config wrote nothing")
         settings.optimizer.lr = chosen
-        write_config.write_text(dump_config(settings), encoding="utf-8")
+        write_config_text(write_config, dump_config(settings), force=True)
         stdout.print(f"wrote {write_config} with optimizer.lr = {chosen:g}", highlight=False)
 
 
 @app.command()
 def sweep(
-    config: Path = typer.Argument(..., help="YAML experiment config."),
-    grid: list[str] = typer.Option(..., "--grid", help="KEY=V1,V2,... (repeatable; the cartesian product runs)."),
-    set_: list[str] = typer.Option([], "--set", help="Override a config key (repeatable)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs per trial (default: the config's)."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Stop each trial after this many batches."),
-    jobs: int = typer.Option(0, "--jobs", help="Local processes for trials (default: number of cores)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address for the trials."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for sweep.jsonl (default runs/<config>-sweep)."),
-    fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing trial."),
+    config: ConfigArg,
+    grid: Annotated[list[str], typer.Option("--grid", help="KEY=V1,V2,... (repeatable; the cartesian product runs).")],
+    set_: SetOption = [],  # noqa: B006
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs per trial (default: the config's).")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Stop each trial after this many batches.")] = None,
+    jobs: JobsOption = 0,
+    scheduler: SchedulerOption = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for sweep.jsonl (default runs/<config>-sweep).")]
+    = None,
+    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failing trial.")] = False,
 ) -> None:
     """Cartesian sweep over config keys; an interrupted sweep resumes from its sweep.jsonl.
 
@@ -356,58 +331,23 @@ def sweep(
     use_blas_threads(1)
     from wintrain.config import load_config
     from wintrain.render import render_sweep
-    from wintrain.sweep import default_jobs, grid as make_grid, parse_grid, run_sweep
+    from wintrain.sweep import default_jobs, parse_grid, run_sweep
+    from wintrain.sweep import grid as make_grid
 
     settings = load_config(config, set_)
-    trials = make_grid(parse_grid(grid))
     folder = out or Path("runs") / f"{config.stem}-sweep"
-    outcome = render_sweep(run_sweep(settings, trials, folder, epochs, steps, jobs or default_jobs(), scheduler,
-                                     fail_fast), stdout)
-    if outcome is not None and outcome.records and all(r["error"] for r in outcome.records):
-        raise WintrainError(f"every trial failed; the first: {outcome.records[0]['error']}")
-
-
-def check_decode(decode: Optional[str]) -> None:
-    if decode not in (None, "greedy", "constrained"):
-        raise WintrainError(f"--decode {decode!r}: choose greedy or constrained")
-
-
-def print_report(metrics: dict[str, Any]) -> None:
-    stdout.print(f"[bold]{metrics['data']}[/bold]: {metrics['tokens']:,} tokens, "
-                 f"accuracy {100 * metrics['accuracy']:.2f}% ({metrics['decode']} decoding)", highlight=False)
-    if "entity" in metrics:
-        entity = metrics["entity"]
-        stdout.print(
-            f"processed {metrics['tokens']} tokens with {entity['gold']} phrases; "
-            f"found: {entity['found']} phrases; correct: {entity['correct']}.",
-            highlight=False,
-        )
-        table = Table("type", "precision", "recall", "F1", "gold", "found", "correct", title="entities")
-        rows = list(entity["per_type"].items()) + [("overall", entity)]
-        for name, score in rows:
-            table.add_row(name, *(f"{100 * score[k]:.2f}" for k in ("precision", "recall", "f1")),
-                          *(str(score[k]) for k in ("gold", "found", "correct")))
-        stdout.print(table)
-    elif "per_class" in metrics:
-        table = Table("tag", "precision", "recall", "F1", "gold", title="per tag")
-        for name, score in metrics["per_class"].items():
-            table.add_row(name, *(f"{100 * score[k]:.2f}" for k in ("precision", "recall", "f1")), str(score["gold"]))
-        stdout.print(table)
-        stdout.print(f"macro F1 {100 * metrics['macro_f1']:.2f}", highlight=False)
-    labels = metrics["labels"]
-    if len(labels) <= 20:
-        matrix = Table("gold \\ predicted", *labels, title="confusion matrix")
-        for label, row in zip(labels, metrics["confusion"]):
-            matrix.add_row(label, *(f"[bold]{n}[/bold]" if label == other else (str(n) if n else "·")
-                                    for other, n in zip(labels, row)))
-        stdout.print(matrix)
+    events = run_sweep(settings, make_grid(parse_grid(grid)), folder, epochs, steps, jobs or default_jobs(), scheduler,
+                       fail_fast)
+    done = render_sweep(events, stdout)
+    if done is not None and done.records and all(r["error"] for r in done.records):
+        raise WintrainError(f"every trial failed; the first: {done.records[0]['error']}")
 
 
 @app.command()
 def check(
-    config: Path = typer.Argument(..., help="YAML experiment config."),
-    set_: list[str] = typer.Option([], "--set", help="Override a config key (repeatable)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    config: ConfigArg,
+    set_: SetOption = [],  # noqa: B006
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check the data a config names without training: sizes, tags, OOV rates, lengths, overlap.
 
@@ -416,38 +356,32 @@ def check(
     import dataclasses
 
     from wintrain.config import load_config
-    from wintrain.data.check import check_data, report_rows
+    from wintrain.data.check import check_data
+    from wintrain.reports import print_data_report
 
     report = check_data(load_config(config, set_))
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(report), default=str))
     else:
-        table = Table("check", "result", title=f"data of {config}")
-        for name, value in report_rows(report):
-            table.add_row(name, value)
-        stdout.print(table)
-        for warning in report.warnings:
-            stdout.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-        for problem in report.problems:
-            stdout.print(f"[red]problem:[/red] {problem}", highlight=False)
-        verdict = "[green]ready to train[/green]" if report.ok else "[red]fix the problems above first[/red]"
-        stdout.print(f"{verdict} (checked in {report.seconds:.2f}s)")
+        print_data_report(report, f"data of {config}", stdout)
     if not report.ok:
         raise typer.Exit(2)
 
 
 @app.command()
 def plot(
-    run_dir: Path = typer.Argument(..., help="A run folder (with metrics.jsonl)."),
-    png: Optional[Path] = typer.Option(None, "--png", help="Also save the curves as PNG (needs matplotlib)."),
-    width: int = typer.Option(60, "--width", min=10, help="Terminal chart width."),
-    height: int = typer.Option(10, "--height", min=3, help="Terminal chart height."),
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (with metrics.jsonl).")],
+    png: Annotated[Path | None, typer.Option("--png", help="Also save the curves as PNG (needs matplotlib).")]
+    = None,
+    width: Annotated[int, typer.Option("--width", min=10, help="Terminal chart width.")] = 60,
+    height: Annotated[int, typer.Option("--height", min=3, help="Terminal chart height.")] = 10,
 ) -> None:
     """Learning curves of a run: train loss, dev metric and learning rate per epoch.
 
     Example: wintrain plot runs/quickstart --png curves.png
     """
-    from wintrain.plot import read_metrics, run_charts, save_png
+    from wintrain.plot import run_charts, save_png
+    from wintrain.runfolder import read_metrics
 
     rows = read_metrics(run_dir)
     stdout.print(run_charts(rows, width, height), highlight=False, markup=False)
@@ -457,12 +391,31 @@ def plot(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: one line and exit 2 for user errors."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    """Console entry point: one line on stderr and exit 2 for user errors and bad arguments."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    command = typer.main.get_command(app)
     try:
-        app(args=argv, prog_name="wintrain")
+        code = command.main(args=args, prog_name="wintrain", standalone_mode=False)
     except WintrainError as error:
         if debug:
             raise
         stderr.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(error.exit_code)
+    except _USAGE_ERROR as error:  # a bad option or argument: one line, like every user error
+        usage: Any = error
+        if type(usage).__name__ == "NoArgsIsHelpError":  # plain `wintrain`: the help
+            usage.show()
+            sys.exit(0)
+        hint = f"; see {usage.ctx.command_path} --help" if usage.ctx is not None else ""
+        message = " ".join(usage.format_message().split()).rstrip(".")
+        stderr.print(f"error: {message}{hint}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(2)
+    except _CLICK_EXCEPTION as error:
+        other: Any = error
+        other.show()
+        sys.exit(other.exit_code)
+    except typer.Abort:
+        stderr.print("aborted", highlight=False)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

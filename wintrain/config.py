@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import pydantic
 import yaml
@@ -45,23 +45,24 @@ class Choice(BaseModel):
 
     @property
     def params(self) -> dict[str, Any]:
-        """The entry's parameters: every key but ``name`` (and ``lr`` for optimizers)."""
+        """The entry's parameters: every key the section does not declare itself (``name``; for the
+        optimizer also ``lr`` and ``clip_norm``)."""
         return dict(self.model_extra or {})
 
 
 class DataConfig(Section):
     train: Path = Field(description="training data, CoNLL style: token first, tag last, blank line between sentences")
-    dev: Optional[Path] = Field(None, description="development data: scored every epoch, picks best.npz")
-    test: Optional[Path] = Field(None, description="test data: scored once with best.npz")
+    dev: Path | None = Field(None, description="development data: scored every epoch, picks best.npz")
+    test: Path | None = Field(None, description="test data: scored once with best.npz")
     token_column: int = Field(0, description="column of the token (0 = first)")
     tag_column: int = Field(-1, description="column of the tag (-1 = last)")
     lowercase: bool = Field(True, description="look words up lowercased (GloVe is lowercased)")
     digits: bool = Field(False, description="look words up with every digit as 0 (1996 → 0000)")
-    tags: Optional[list[str]] = Field(None, description="tag set; default: the tags of the training data")
+    tags: list[str] | None = Field(None, description="tag set; default: the tags of the training data")
 
     @field_validator("tags")
     @classmethod
-    def _distinct_tags(cls, value: Optional[list[str]]) -> Optional[list[str]]:
+    def _distinct_tags(cls, value: list[str] | None) -> list[str] | None:
         if value is not None and len(set(value)) != len(value):
             raise ValueError(f"tags must be distinct, got {value}")
         return value
@@ -71,9 +72,9 @@ class DataConfig(Section):
 
 
 class EmbeddingsConfig(Section):
-    path: Optional[Path] = Field(None, description="GloVe / word2vec text file (.gz too); null: random vectors")
+    path: Path | None = Field(None, description="GloVe / word2vec text file (.gz too); null: random vectors")
     dim: int = Field(50, gt=0, description="word vector size (must match the vector file)")
-    cache_dir: Optional[Path] = Field(
+    cache_dir: Path | None = Field(
         None, description="keep a parsed .npy copy of the vectors here; reused while the file's size and mtime match"
     )
     trainable: bool = Field(True, description="fine-tune the word vectors")
@@ -118,7 +119,8 @@ class ModelConfig(Section):
     )
     init: Choice = Field(
         default_factory=lambda: Choice(name="xavier_uniform"),
-        description="weights: zeros constant uniform normal xavier_uniform xavier_normal he_uniform he_normal orthogonal",
+        description="weights: zeros constant uniform normal xavier_uniform xavier_normal he_uniform he_normal "
+        "orthogonal",
     )
     bias_init: Choice = Field(default_factory=lambda: Choice(name="zeros"), description="biases (same names)")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="inverted dropout on the window and hidden layers")
@@ -148,11 +150,7 @@ class LossConfig(Section):
 class OptimizerConfig(Choice):
     name: str = Field("sparse_adam", description="sgd adagrad rmsprop adam adamw sparse_adam")
     lr: float = Field(0.001, gt=0.0, allow_inf_nan=False, description="learning rate (the schedule's lr0)")
-    clip_norm: Optional[float] = Field(None, gt=0.0, description="clip the global gradient norm to this value")
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+    clip_norm: float | None = Field(None, gt=0.0, description="clip the global gradient norm to this value")
 
 
 class ScheduleConfig(Choice):
@@ -169,9 +167,9 @@ class TrainConfig(Section):
         description="α: each training word occurrence becomes <unk> with probability α/(α + count(word)), "
         "so the <unk> vector learns what unseen words look like (0 = off)",
     )
-    patience: Optional[int] = Field(None, ge=1, description="stop after this many epochs without a better dev score")
+    patience: int | None = Field(None, ge=1, description="stop after this many epochs without a better dev score")
     min_delta: float = Field(0.0, ge=0.0, description="how much the dev score must rise to count as better")
-    checkpoint_every_steps: Optional[int] = Field(
+    checkpoint_every_steps: int | None = Field(
         None, ge=1, description="also write last.npz every N batches, so a resumed run loses at most N batches"
     )
     on_nonfinite: Literal["stop", "skip_batch"] = Field(
@@ -188,7 +186,7 @@ class EvaluationConfig(Section):
 
 
 class OutputConfig(Section):
-    dir: Optional[Path] = Field(None, description="run folder; default: runs/<config name>-<date>-<time>")
+    dir: Path | None = Field(None, description="run folder; default: runs/<config name>-<date>-<time>")
 
 
 class Config(Section):
@@ -204,10 +202,10 @@ class Config(Section):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
-    source: Optional[Path] = Field(None, exclude=True, description="the file this config was read from")
+    source: Path | None = Field(None, exclude=True, description="the file this config was read from")
 
     @model_validator(mode="after")
-    def _patience_needs_dev(self) -> "Config":
+    def _patience_needs_dev(self) -> Config:
         if self.train.patience is not None and self.data.dev is None:
             raise ValueError("train.patience stops on the dev score: set data.dev, or remove train.patience")
         return self
@@ -357,6 +355,16 @@ def config_from_dict(raw: dict[str, Any], base: Path | None = None, source: Path
 def dump_config(config: Config) -> str:
     """The resolved config as YAML, as written into each run folder."""
     return yaml.safe_dump(config.to_dict(), sort_keys=False)
+
+
+def write_config_text(path: Path, text: str, force: bool = False) -> None:
+    """Write a config file the user named; an existing file needs ``force``."""
+    if path.exists() and not force:
+        raise WintrainError(f"{path}: already exists; choose another file or pass --force")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise WintrainError(f"{path}: cannot write ({error.strerror})") from None
 
 
 def json_schema() -> dict[str, Any]:

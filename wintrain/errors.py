@@ -8,6 +8,8 @@ with status 2.  Every other exception is a bug and may show a traceback (``--deb
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class WintrainError(Exception):
     """A user-facing error: ``str(error)`` is one line that says what is wrong and what to do."""
@@ -22,3 +24,13 @@ class TrainingDiverged(WintrainError):
     """The loss or a gradient became non-finite; checkpoints written so far stay intact (exit 1)."""
 
     exit_code = 1
+
+
+def listed(items: Sequence[object], limit: int = 6) -> str:
+    """``"a, b, c"``, or the first ``limit`` items and the count of the rest: ``"a, b, … and 2,993 more"``.
+
+    Every message that lists things (tags, keys, names, files) goes through here, so no error
+    line grows with the data."""
+    shown = ", ".join(str(item) for item in items[:limit])
+    rest = len(items) - limit
+    return f"{shown}, … and {rest:,} more" if rest > 0 else shown

@@ -1,85 +1,33 @@
-"""Look at a run's learning curves: read ``metrics.jsonl``, chart it in the terminal, save a PNG
-or a CSV.
+"""Look at a run's learning curves: chart them in the terminal or save a PNG.
 
-A run folder's ``metrics.jsonl`` holds one JSON object per epoch (``epoch``, ``lr``,
-``train_loss``, ``dev_*`` ...).  :func:`terminal_chart` draws one series as text and needs no
-plotting library; :func:`save_png` draws train loss, the dev metric and the learning rate
-with matplotlib, imported only when called (``pip install "wintrain[plot]"``).
+The rows are a run folder's ``metrics.jsonl`` (:func:`wintrain.runfolder.read_metrics`): one
+JSON object per epoch (``epoch``, ``lr``, ``train_loss``, ``dev_*`` ...).  :func:`terminal_chart`
+draws one series as text and needs no plotting library; :func:`save_png` draws train loss, the
+dev metric and the learning rate with matplotlib, imported only when called (``pip install "wintrain[plot]"``).
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any
 
 import numpy as np
 
-from wintrain.data.reader import read_utf8
 from wintrain.errors import WintrainError
+from wintrain.runfolder import dev_metric_key
 
-__all__ = [
-    "METRICS_FILE",
-    "read_metrics",
-    "dev_metric_key",
-    "series",
-    "terminal_chart",
-    "run_charts",
-    "save_png",
-    "write_metrics_csv",
-]
+__all__ = ["series", "terminal_chart", "run_charts", "save_png", "save_lr_curve"]
 
-METRICS_FILE = "metrics.jsonl"
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike[str]
 
 _POINT = "●"
 _LINE = "·"
 
 
-# --------------------------------------------------------------------------- reading
-
-
-def read_metrics(run_dir: PathLike) -> list[dict[str, Any]]:
-    """The epoch rows of ``run_dir/metrics.jsonl`` (``run_dir`` may also be the file itself).
-
-    Raises:
-        WintrainError: the file is missing, not UTF-8, holds no rows, or a line is not a JSON
-            object (the message names ``file:line``).
-    """
-    path = Path(run_dir)
-    if path.is_dir():
-        path = path / METRICS_FILE
-    if not path.exists():
-        raise WintrainError(f"{path}: no such file; give a run folder written by wintrain train")
-    rows = []
-    for number, line in enumerate(read_utf8(path).split("\n"), start=1):
-        if line.strip():
-            rows.append(_parse_row(path, number, line))
-    if not rows:
-        raise WintrainError(f"{path}: no epochs recorded yet; wait for the first epoch to finish")
-    return rows
-
-
-def _parse_row(path: Path, number: int, line: str) -> dict[str, Any]:
-    """One JSON object from line ``number`` of ``path``."""
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise WintrainError(f"{path}:{number}: not valid JSON ({error.msg}); the file is damaged") from None
-    if not isinstance(row, dict):
-        raise WintrainError(f"{path}:{number}: expected a JSON object per epoch, got {type(row).__name__}")
-    return row
-
-
-def dev_metric_key(rows: Sequence[dict[str, Any]]) -> Optional[str]:
-    """``dev_f1`` when any row has it, else ``dev_accuracy`` when any row has it, else None."""
-    for key in ("dev_f1", "dev_accuracy"):
-        if any(key in row for row in rows):
-            return key
-    return None
+# --------------------------------------------------------------------------- series
 
 
 def series(rows: Sequence[dict[str, Any]], key: str) -> list[float]:
@@ -88,7 +36,7 @@ def series(rows: Sequence[dict[str, Any]], key: str) -> list[float]:
     for row in rows:
         value = row.get(key)
         is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        values.append(float(value) if is_number else math.nan)
+        values.append(float(value) if is_number and value is not None else math.nan)
     return values
 
 
@@ -122,21 +70,21 @@ def terminal_chart(
     """
     if width < 2 or height < 2:
         raise WintrainError(f"a chart needs width and height of at least 2, got {width}x{height}")
-    values = np.asarray(values, dtype=np.float64).ravel()
-    n = values.size
+    points = np.asarray(values, dtype=np.float64).ravel()
+    n = points.size
     grid = [[" "] * width for _ in range(height)]
-    finite = np.isfinite(values)
-    labels = {}
+    finite = np.isfinite(points)
+    labels: dict[int, str] = {}
     if finite.any():
         columns = _columns_of(n, width)
         rows = np.zeros(n, dtype=np.int64)
-        rows[finite] = _rows_of(values[finite], height)
+        rows[finite] = _rows_of(points[finite], height)
         _draw_lines(grid, columns, rows, finite)
         for column, row in zip(columns[finite].tolist(), rows[finite].tolist()):
             grid[row][column] = _POINT
-        labels = {0: _format(values[finite].max()), height - 1: _format(values[finite].min())}
-        if values[finite].max() == values[finite].min():
-            labels = {height // 2: _format(values[finite].max())}
+        labels = {0: _format(points[finite].max()), height - 1: _format(points[finite].min())}
+        if points[finite].max() == points[finite].min():
+            labels = {height // 2: _format(points[finite].max())}
     else:
         message = "no finite values" if n else "no values"
         start = max(0, (width - len(message)) // 2)
@@ -241,24 +189,7 @@ def _panel(axes: Any, epochs: list, values: list[float], title: str) -> None:
     axes.grid(True, alpha=0.3)
 
 
-def write_metrics_csv(rows: Sequence[dict[str, Any]], path: PathLike) -> None:
-    """Write ``rows`` as CSV: a header of every key (first-seen order), one line per row.
-
-    A key missing from a row is an empty cell; numbers are written with ``str`` (floats
-    round-trip exactly).
-    """
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    try:
-        with open(path, "w", encoding="utf-8", newline="") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow(["" if row.get(key) is None else row[key] for key in columns])
-    except OSError as error:
-        raise WintrainError(f"{path}: cannot write the CSV ({error.strerror or error})") from None
-
-
-def save_lr_curve(rates: Sequence[float], losses: Sequence[float], suggestion: Optional[float], path: PathLike) -> None:
+def save_lr_curve(rates: Sequence[float], losses: Sequence[float], suggestion: float | None, path: PathLike) -> None:
     """Loss against learning rate (log x axis) with the chosen rate marked, as a PNG."""
     try:
         import matplotlib

@@ -13,7 +13,8 @@ from __future__ import annotations
 import difflib
 import inspect
 import typing
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import pydantic
 
@@ -40,7 +41,6 @@ class Registry(Generic[T]):
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} registered twice")
             self._entries[name] = cls
-            cls.registry_name = name  # type: ignore[attr-defined]
             return cls
 
         return add

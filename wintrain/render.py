@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from wintrain.training.loop import EpochDone, EpochStarted, Event, RunDone, RunInterrupted, RunStarted, StepDone
+from wintrain.training.events import EpochDone, EpochStarted, Event, RunDone, RunInterrupted, RunStarted, StepDone
 
 
 def percent(value: Any) -> str:
@@ -154,11 +154,14 @@ def render_rich(events: Iterable[Event], console: Console) -> dict[str, Any]:
                 run_task = progress.add_task("epochs", total=event.epochs, completed=done, status="")
                 batch_task = progress.add_task("batches", total=event.steps_per_epoch, status="")
             elif isinstance(event, EpochStarted):
+                assert batch_task is not None  # RunStarted comes first
                 progress.reset(batch_task, total=event.steps, completed=event.first_step,
                                description=f"epoch {event.epoch}/{event.epochs}", status=f"lr {event.lr:.3g}")
             elif isinstance(event, StepDone):
+                assert batch_task is not None
                 progress.update(batch_task, completed=event.step,
-                                status=f"loss {event.loss:.4f}  lr {event.lr:.3g}  {event.tokens_per_second:,.0f} tok/s")
+                                status=f"loss {event.loss:.4f}  lr {event.lr:.3g}  "
+                                       f"{event.tokens_per_second:,.0f} tok/s")
             elif isinstance(event, EpochDone):
                 record = event.record
                 records.append(record)
@@ -170,6 +173,7 @@ def render_rich(events: Iterable[Event], console: Console) -> dict[str, Any]:
                 table.add_row(f"{record['epoch']}{star}", f"{record['train_loss']:.4f}", f"{record['lr']:.3g}", *dev,
                               f"{record['epoch_seconds']:.2f}", f"{record['tokens_per_second']:,.0f}")
                 progress.console.print(epoch_line(record, event.is_best), highlight=False)
+                assert run_task is not None
                 progress.advance(run_task)
             elif isinstance(event, RunDone):
                 summary = event.summary
@@ -183,10 +187,6 @@ def render_rich(events: Iterable[Event], console: Console) -> dict[str, Any]:
 
 def render(events: Iterable[Event], console: Console) -> dict[str, Any]:
     return render_rich(events, console) if console.is_terminal else render_plain(events, console)
-
-
-def metrics_json(metrics: dict[str, Any]) -> str:
-    return json.dumps(metrics, indent=2)
 
 
 # ----------------------------------------------------------------------------- sweeps
@@ -222,6 +222,7 @@ def render_sweep(events: Iterable[Any], console: Console) -> Any:
                 console.print(f"{event.total} trials{resumed}; results in {event.out / 'sweep.jsonl'}",
                               highlight=False)
             elif isinstance(event, TrialDone):
+                assert task is not None  # SweepStarted comes first
                 progress.update(task, completed=event.done)
                 console.print(f"[{event.done}/{event.total}] {trial_label(event.record['overrides'])}: "
                               f"{trial_status(event.record)}", highlight=False, markup=False)

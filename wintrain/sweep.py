@@ -22,18 +22,19 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as futures_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence, Union
+from typing import Any
 
 import numpy as np
 
 from wintrain.config import Config, apply_overrides, config_from_dict, parse_override
 from wintrain.errors import TrainingDiverged, WintrainError
 from wintrain.evaluation.evaluate import main_score
-from wintrain.training.loop import Trainer, prepare
+from wintrain.training.trainer import Trainer, cycled_batches, prepare
 
 DIVERGENCE_FACTOR = 4.0  # a trial diverged when its loss ends above 4× its first batch's loss
 
@@ -53,7 +54,9 @@ def parse_grid(specs: Sequence[str]) -> list[tuple[str, list[Any]]]:
 
 def split_values(raw: str) -> list[str]:
     """Split ``V1,V2,…`` at the commas outside brackets and quotes: ``[50],[20,10]`` → ["[50]", "[20,10]"]."""
-    parts, depth, quote, current = [], 0, "", []
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
     for char in raw:
         if quote:
             quote = "" if char == quote else quote
@@ -100,6 +103,26 @@ def lr_grid(low: float = 1e-4, high: float = 1.0, per_decade: int = 1) -> list[f
     return [float(f"{rate:.6g}") for rate in np.logspace(math.log10(low), math.log10(high), count)]
 
 
+LR_KEY = "optimizer.lr"
+
+
+def lr_trials(rates: Sequence[float]) -> list[dict[str, Any]]:
+    """One trial per rate, for :func:`run_sweep`."""
+    return [{LR_KEY: rate} for rate in rates]
+
+
+def chosen_lr(done: SweepDone | None) -> float | None:
+    """The rate of the best trial of an LR grid (best dev score; ties go to the larger rate)."""
+    if done is None or done.best is None:
+        return None
+    return float(done.best["overrides"][LR_KEY])
+
+
+def final_losses(done: SweepDone) -> list[float]:
+    """Each trial's final train loss (NaN for failed trials), in trial order: the grid's loss curve."""
+    return [math.nan if r["train_loss"] is None else float(r["train_loss"]) for r in done.records]
+
+
 def trial_config(base: dict[str, Any], source: str | None, overrides: dict[str, Any]) -> Config:
     """The base config (a resolved dict) with one trial's overrides."""
     raw = json.loads(json.dumps(base))
@@ -136,7 +159,7 @@ def run_trial(base: dict[str, Any], source: str | None, overrides: dict[str, Any
             trainer.state.end_epoch(epoch)
         record["train_loss"] = last.loss if last else None
         loss_ok = last is not None and math.isfinite(last.loss)
-        record["diverged"] = not loss_ok or last.loss > DIVERGENCE_FACTOR * record["first_loss"]
+        record["diverged"] = last is None or not loss_ok or last.loss > DIVERGENCE_FACTOR * record["first_loss"]
         if "dev" in prepared.datasets and not record["diverged"]:
             metrics = trainer.evaluate("dev")
             record["score"], record["dev_score"] = main_score(metrics)
@@ -179,7 +202,7 @@ class SweepDone:
     best: dict[str, Any] | None
 
 
-SweepEvent = Union[SweepStarted, TrialDone, SweepDone]
+SweepEvent = SweepStarted | TrialDone | SweepDone
 
 
 def _key(overrides: dict[str, Any], setup: str = "") -> str:
@@ -211,7 +234,7 @@ def read_finished(path: Path) -> dict[str, dict[str, Any]]:
     return finished
 
 
-def _submitter(jobs: int, scheduler: str | None):
+def _submitter(jobs: int, scheduler: str | None) -> tuple[Any, Any, Callable[[], Any]]:
     """(submit(fn, *args) -> future, as_completed(futures) -> iterator, close()) for the chosen executor;
     (None, None, close) to run trials in this process."""
     if scheduler:
@@ -327,39 +350,41 @@ def suggest(rates: Sequence[float], smoothed: Sequence[float], skip_fraction: fl
     return float(rates[start + best]), "steepest descent of the smoothed loss against log10(lr)"
 
 
-def range_test(config: Config, low: float = 1e-7, high: float = 10.0, steps: int = 100, beta: float = 0.98) -> RangeTest:
+def range_test(
+    config: Config, low: float = 1e-7, high: float = 10.0, steps: int = 100, beta: float = 0.98
+) -> RangeTest:
     """Smith's LR range test on a fresh model (nothing the caller holds is changed):
-    lr_i = low·(high/low)^(i/(steps−1)) for batch i; stop once the smoothed loss exceeds 4× its minimum."""
+    lr_i = low·(high/low)^(i/(steps−1)) for batch i, each a real training step (clipping and
+    word dropout as configured); stop once the smoothed loss exceeds 4× its minimum or a loss
+    is not finite."""
     if not 0 < low < high or steps < 2:
         raise WintrainError(f"--min {low} --max {high} --steps {steps}: need 0 < min < max and at least 2 steps")
     config = config.model_copy(deep=True)
     config.train.on_nonfinite = "stop"
     prepared = prepare(config)
-    model, optimizer = prepared.model, prepared.optimizer
-    data = prepared.datasets["train"]
-    batch_size = config.train.batch_size
-    order = prepared.shuffle_rng.permutation(len(data))
-    rates, losses, smoothed = [], [], []
+    trainer = Trainer(prepared)
+    batches = cycled_batches(len(prepared.datasets["train"]), config.train.batch_size, prepared.shuffle_rng)
+    rates: list[float] = []
+    losses: list[float] = []
+    smoothed: list[float] = []
     average, minimum = 0.0, math.inf
     for i in range(steps):
         lr = low * (high / low) ** (i / (steps - 1))
-        start = (i * batch_size) % max(1, len(data) - batch_size + 1)
-        features, targets = data.batch(order[start:start + batch_size])
-        with np.errstate(all="ignore"):
-            loss, _ = model.loss_and_grads(features, targets, train=True)
         rates.append(lr)
-        losses.append(loss)
-        if not math.isfinite(loss):
+        try:
+            with np.errstate(all="ignore"):  # rates near the top of the range overflow on purpose
+                loss = trainer.step(next(batches), lr).loss
+        except TrainingDiverged:
+            losses.append(math.inf)
             smoothed.append(math.inf)
             break
+        losses.append(loss)
         average = beta * average + (1 - beta) * loss
         value = average / (1 - beta ** (i + 1))
         smoothed.append(value)
         minimum = min(minimum, value)
         if value > DIVERGENCE_FACTOR * minimum:
             break
-        with np.errstate(all="ignore"):
-            optimizer.step(lr)
     suggestion, rule = suggest(rates, smoothed)
     return RangeTest(rates, losses, smoothed, suggestion, rule)
 

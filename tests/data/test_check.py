@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_or_skip, write_conll
 from wintrain.config import config_from_dict, load_config
-from wintrain.data.check import check_data, count_entity_starts, report_rows
+from wintrain.data.check import check_data, report_rows
 from wintrain.data.dataset import Encoder
 from wintrain.data.load import load_corpora, make_encoder
+from wintrain.data.tags import count_entity_starts
 from wintrain.errors import WintrainError
+
+from conftest import shared_or_skip, write_conll
 
 TRAIN = [
     [("Alice", "B-PER"), ("visited", "O"), ("Paris", "B-LOC"), (".", "O")],

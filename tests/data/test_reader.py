@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from wintrain.data.reader import Corpus, read_conll, read_text
+
 from conftest import error_of
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"

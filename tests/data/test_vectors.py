@@ -11,6 +11,7 @@ import pytest
 
 import wintrain.data.vectors as vectors_module
 from wintrain.data.vectors import Vectors, load_vectors
+
 from conftest import error_of
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"

@@ -6,13 +6,7 @@ import numpy as np
 import pytest
 
 from wintrain.errors import WintrainError
-from wintrain.evaluation.confusion import (
-    confusion_matrix,
-    confusion_matrix_ids,
-    most_confused,
-    per_class_from_confusion,
-)
-from wintrain.evaluation.metrics import PRF, score_classes
+from wintrain.evaluation.confusion import confusion_matrix, confusion_matrix_ids
 
 LABELS = ["O", "B-PER", "B-LOC"]
 GOLD = ["O", "O", "B-PER", "B-PER", "B-LOC", "O", "B-LOC"]
@@ -48,18 +42,3 @@ def test_unknown_tag_and_length_mismatch():
         confusion_matrix(["O"], ["I-ORG"], LABELS)
     with pytest.raises(ValueError):
         confusion_matrix(["O", "O"], ["O"], LABELS)
-
-
-def test_per_class_from_confusion_matches_score_classes():
-    per_class = per_class_from_confusion(confusion_matrix(GOLD, PRED, LABELS), LABELS)
-    assert list(per_class) == LABELS
-    # B-PER: correct 1, found 2 (column), support 2 (row).
-    assert per_class["B-PER"] == PRF(0.5, 0.5, 0.5, support=2, found=2, correct=1)
-    assert per_class == score_classes([GOLD], [PRED]).per_class
-    assert per_class_from_confusion(np.zeros((1, 1), np.int64), ["X"])["X"] == PRF.from_counts(0, 0, 0)
-
-
-def test_most_confused_lists_off_diagonal_cells_largest_first():
-    matrix = np.array([[9, 3, 0], [1, 5, 3], [0, 0, 7]])
-    assert most_confused(matrix, ["a", "b", "c"]) == [("a", "b", 3), ("b", "c", 3), ("b", "a", 1)]
-    assert most_confused(matrix, ["a", "b", "c"], k=1) == [("a", "b", 3)]

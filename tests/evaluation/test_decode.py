@@ -7,16 +7,19 @@ import itertools
 import numpy as np
 import pytest
 
+from wintrain.data.tags import allowed_ends, allowed_transitions, infer_scheme
 from wintrain.errors import WintrainError
-from wintrain.evaluation.decode import (
-    allowed_ends,
-    allowed_transitions,
-    constrained_decode,
-    count_invalid,
-    decode_corpus,
-    infer_scheme,
-    viterbi,
-)
+from wintrain.evaluation.decode import constrained_decode, decode_corpus, viterbi
+
+
+def count_invalid(tag_ids: np.ndarray, starts: np.ndarray, allowed: np.ndarray, allowed_end: np.ndarray) -> int:
+    """Forbidden moves in a tagged corpus: transitions (from the start row too) plus endings."""
+    tag_ids, starts = np.asarray(tag_ids, dtype=np.int64), np.asarray(starts, dtype=np.int64)
+    nonempty = np.diff(starts) > 0
+    previous = np.concatenate(([0], tag_ids[:-1]))
+    previous[starts[:-1][nonempty]] = allowed.shape[0] - 1
+    last_tokens = starts[1:][nonempty] - 1
+    return int(np.count_nonzero(~allowed[previous, tag_ids]) + np.count_nonzero(~allowed_end[tag_ids[last_tokens]]))
 
 
 def allowed_pairs(tags: list[str], scheme: str) -> set[tuple[str, str]]:

@@ -12,17 +12,14 @@ import json
 import numpy as np
 import pytest
 
+from wintrain.data.tags import chunk_spans, is_chunk_tagset
 from wintrain.errors import WintrainError
+from wintrain.evaluation.metrics import PRF, ChunkScore, evaluate_tags, score_chunks, score_classes
 
-from wintrain.evaluation.metrics import (
-    PRF,
-    ChunkScore,
-    evaluate_tags,
-    iobes_spans,
-    is_chunk_tagset,
-    score_chunks,
-    score_classes,
-)
+
+def iobes_spans(tags: list[str]) -> list[tuple[int, int, str]]:
+    """The IOBES chunks with inclusive ends, as the cases below are written."""
+    return [(start, end - 1, kind) for start, end, kind in chunk_spans(tags, "iobes")]
 
 
 def counts(score: ChunkScore) -> tuple[int, int, int, int]:

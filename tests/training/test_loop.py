@@ -9,7 +9,8 @@ from wintrain.checkpoint import load_checkpoint
 from wintrain.config import load_config
 from wintrain.errors import WintrainError
 from wintrain.evaluation.evaluate import evaluate_checkpoint
-from wintrain.training.loop import EpochDone, RunDone, RunStarted, StepDone, run, train
+from wintrain.training.events import EpochDone, RunDone, RunStarted, StepDone
+from wintrain.training.run import run, train
 
 
 def test_training_learns_and_writes_the_run_folder(tiny_data, tmp_path):
@@ -71,7 +72,8 @@ def test_existing_run_folder_is_not_overwritten(tiny_data, tmp_path):
 
 
 def test_diverging_loss_is_a_clear_error(tiny_data, tmp_path):
-    config = load_config(tiny_data["config"], ["optimizer.name=sgd", "optimizer.lr=1e38", "model.activation=relu", "train.epochs=2"])
+    config = load_config(tiny_data["config"], ["optimizer.name=sgd", "optimizer.lr=1e38", "model.activation=relu",
+                                               "train.epochs=2"])
     with pytest.raises(WintrainError, match="lower optimizer.lr"):
         train(config, tmp_path / "run")
 
@@ -110,7 +112,7 @@ def test_affix_features_word_dropout_and_digits_train_and_round_trip(tiny_data, 
 
 
 def test_word_dropout_replaces_rare_words_more_often(tiny_data):
-    from wintrain.training.loop import Trainer, prepare
+    from wintrain.training.trainer import Trainer, prepare
 
     prepared = prepare(load_config(tiny_data["config"], ["train.word_dropout=1.0"]))
     trainer = Trainer(prepared)

@@ -8,10 +8,12 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO
 from wintrain.checkpoint import load_checkpoint
 from wintrain.config import load_config
-from wintrain.training.loop import RunDone, resume, train
+from wintrain.training.events import RunDone
+from wintrain.training.run import resume, train
+
+from conftest import REPO
 
 QUICKSTART = REPO / "configs" / "quickstart.yaml"
 SETTINGS = ["train.epochs=5", "train.checkpoint_every_steps=37", "model.hidden=[40]"]
@@ -89,7 +91,7 @@ def test_sigkill_while_writing_checkpoints_leaves_them_loadable(tmp_path):
     script = (
         "import sys\n"
         "from wintrain.checkpoint import load_checkpoint, save_checkpoint\n"
-        "from wintrain.training.loop import prepare\n"
+        "from wintrain.training.trainer import prepare\n"
         "saved = load_checkpoint(sys.argv[1])\n"
         "prepared = prepare(saved.config, saved)\n"
         "print('ready', flush=True)\n"
@@ -148,14 +150,15 @@ def test_force_starts_afresh(tiny_data, tmp_path):
     config = load_config(tiny_data["config"], ["train.epochs=1"])
     train(config, tmp_path / "run")
     (tmp_path / "run" / "best.npz").write_bytes(b"old")
-    from wintrain.training.loop import make_run_dir
+    from wintrain.runfolder import RunFolder
 
-    make_run_dir(tmp_path / "run", force=True)
+    RunFolder.create(tmp_path / "run", force=True)
     assert not (tmp_path / "run" / "best.npz").exists() and not (tmp_path / "run" / "metrics.csv").exists()
 
 
 def test_early_stop_is_kept_when_the_last_epoch_is_interrupted(tiny_data, tmp_path):
-    from wintrain.training.loop import EpochDone, RunDone, RunInterrupted, StopRequest, run
+    from wintrain.training.events import EpochDone, RunDone, RunInterrupted, StopRequest
+    from wintrain.training.run import run
 
     config = load_config(tiny_data["config"], ["train.epochs=40", "train.patience=1", "train.min_delta=0.5"])
     stop = StopRequest()

@@ -11,7 +11,8 @@ from wintrain.training.schedules import SCHEDULES
 
 
 def build(name, params=None, lr0=0.1, steps_per_epoch=10, epochs=5):
-    return SCHEDULES.build(name, params or {}, "cfg.yaml: schedule", lr0=lr0, steps_per_epoch=steps_per_epoch, epochs=epochs)
+    return SCHEDULES.build(name, params or {}, "cfg.yaml: schedule", lr0=lr0, steps_per_epoch=steps_per_epoch,
+                           epochs=epochs)
 
 
 def test_every_schedule_builds_from_its_name_alone():

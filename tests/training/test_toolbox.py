@@ -4,15 +4,16 @@ every activation passes the gradient check on a real config, the graph's FLOPs a
 import numpy as np
 import pytest
 
-from conftest import REPO
 from wintrain.config import load_config
 from wintrain.nn.activations import ACTIVATIONS
 from wintrain.nn.gradcheck import check_config_gradients
 from wintrain.nn.graph import describe
-from wintrain.training.loop import Trainer, prepare
 from wintrain.training.optimizers import OPTIMIZERS
 from wintrain.training.profile import profile_steps
 from wintrain.training.schedules import SCHEDULES
+from wintrain.training.trainer import Trainer, prepare
+
+from conftest import REPO
 
 QUICKSTART = REPO / "configs" / "quickstart.yaml"
 LEARNING_RATES = {"sgd": 0.1, "adagrad": 0.05}

@@ -7,7 +7,7 @@ each word is looked up in a small trainable embedding and concatenated to the wo
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -7,7 +7,8 @@ in train, plus ``problems`` (training would stop on them) and ``warnings`` (it w
 perhaps badly).  :func:`report_rows` turns the report into ``(name, value)`` rows for a
 two-column table.
 
-Word forms are the words as the model looks them up: lowercased when ``data.lowercase``.
+Word forms are the words as the model looks them up: lowercased when ``data.lowercase``,
+digits as 0 when ``data.digits`` (and the vector file's words are read the same way).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import numpy as np
 
 from wintrain.config import Config
-from wintrain.data.load import load_corpora
+from wintrain.data.dataset import lookup_forms
+from wintrain.data.load import load_corpora, pretrained_vectors
 from wintrain.data.reader import Corpus
-from wintrain.data.vectors import load_vectors
+from wintrain.data.tags import count_entity_starts, describe_scheme, tag_order
+from wintrain.errors import listed
 
 __all__ = [
     "LengthStats",
@@ -30,7 +32,6 @@ __all__ = [
     "DataReport",
     "check_data",
     "report_rows",
-    "count_entity_starts",
     "RARE_TAG_COUNT",
     "LONG_SENTENCE",
     "HIGH_OOV",
@@ -41,7 +42,6 @@ RARE_TAG_COUNT = 5  # a tag with fewer training tokens is hard to learn
 LONG_SENTENCE = 250  # longer "sentences" usually mean missing blank lines
 HIGH_OOV = 0.10  # share of tokens without a pretrained vector worth a warning
 HIGH_OVERLAP = 0.10  # share of dev/test sentences also in train worth a warning
-_SHOWN_ITEMS = 8
 
 
 @dataclass(frozen=True)
@@ -101,11 +101,11 @@ class SplitStats:
     long_sentences: int
     i_starts: int
     b_starts: int
-    oov_vectors_tokens: Optional[float]
-    oov_vectors_forms: Optional[float]
-    oov_train_tokens: Optional[float]
-    oov_train_forms: Optional[float]
-    overlap_with_train: Optional[int]
+    oov_vectors_tokens: float | None
+    oov_vectors_forms: float | None
+    oov_train_tokens: float | None
+    oov_train_forms: float | None
+    overlap_with_train: int | None
 
 
 @dataclass(frozen=True)
@@ -133,8 +133,8 @@ class DataReport:
     tags_from: str
     scheme: str
     lowercase: bool
-    vectors_path: Optional[str]
-    vectors_found: Optional[int]
+    vectors_path: str | None
+    vectors_found: int | None
     seconds: float
     problems: list[str]
     warnings: list[str]
@@ -145,53 +145,7 @@ class DataReport:
         return not self.problems
 
 
-# --------------------------------------------------------------------------- tags
-
-
-def _chunk_part(tag: str) -> tuple[str, str]:
-    """``(prefix, type)`` for ``B-X``/``I-X``/``E-X``/``S-X``; ``("O", "")`` for any other tag."""
-    if len(tag) > 2 and tag[1] == "-" and tag[0] in "BIES":
-        return tag[0], tag[2:]
-    return "O", ""
-
-
-def count_entity_starts(tag_sentences: Sequence[Sequence[str]]) -> tuple[int, int]:
-    """``(i_starts, b_starts)``: entities started by an ``I-`` tag and by a ``B-`` tag.
-
-    A tag ``I-X`` or ``B-X`` starts an entity when the previous tag in the sentence is not
-    ``B-X`` or ``I-X`` (it is ``O``, another type, or the sentence start).  IOB2 starts
-    every entity with ``B-`` (``i_starts == 0``); IOB1 starts them with ``I-`` and uses
-    ``B-X`` only right after an ``X`` entity (``b_starts == 0``).
-    """
-    i_starts = b_starts = 0
-    for tags in tag_sentences:
-        previous = "O"
-        for tag in tags:
-            if tag[:2] in ("B-", "I-") and previous not in ("B" + tag[1:], "I" + tag[1:]):
-                if tag[0] == "I":
-                    i_starts += 1
-                else:
-                    b_starts += 1
-            previous = tag
-    return i_starts, b_starts
-
-
-def _scheme_hint(tags: Sequence[str], i_starts: int, b_starts: int) -> str:
-    """iobes / iob1 / iob2 / flat, by the rule of ``wintrain.evaluation.decode.infer_scheme``."""
-    prefixes = {_chunk_part(tag)[0] for tag in tags}
-    if prefixes & {"E", "S"}:
-        return "iobes"
-    if ("I" in prefixes and "B" not in prefixes) or i_starts > b_starts:
-        return "iob1"
-    return "iob2" if prefixes - {"O"} else "flat"
-
-
 # --------------------------------------------------------------------------- statistics
-
-
-def _forms(corpus: Corpus, lowercase: bool) -> list[str]:
-    """The N tokens as looked up: lowercased when ``lowercase``."""
-    return [token.lower() for token in corpus.tokens] if lowercase else corpus.tokens
 
 
 def _missing_share(forms: list[str], known: set[str] | frozenset[str]) -> tuple[float, float]:
@@ -251,17 +205,15 @@ def check_data(config: Config) -> DataReport:
     started = time.perf_counter()
     data = config.data
     corpora = load_corpora(config)
-    forms = {name: _forms(corpus, data.lowercase) for name, corpus in corpora.items()}
+    forms = {name: lookup_forms(corpus.tokens, data.lowercase, data.digits) for name, corpus in corpora.items()}
     train = corpora["train"]
     tags_from = "data.tags" if data.tags else "train"
-    tags = list(data.tags) if data.tags else sorted(set(train.tags), key=_tag_order)
+    tags = list(data.tags) if data.tags else sorted(set(train.tags), key=tag_order)
 
     vector_words = None
     vectors_path = config.embeddings.path
     if vectors_path is not None:
-        every_form = set().union(*forms.values())
-        vectors = load_vectors(vectors_path, dim=config.embeddings.dim, keep=every_form)
-        vector_words = frozenset(vectors.words)
+        vector_words = frozenset(pretrained_vectors(config, set().union(*forms.values())).words)
 
     train_forms = set(forms["train"])
     train_sentences = set(map(tuple, train.sentences()))
@@ -277,7 +229,7 @@ def check_data(config: Config) -> DataReport:
         )
         for name, corpus in corpora.items()
     }
-    scheme = _scheme_hint(tags, splits["train"].i_starts, splits["train"].b_starts)
+    scheme = describe_scheme(tags, train.tag_sentences())
     problems = _problems(splits, tags_from)
     warnings = _warnings(config, splits, tags, tags_from, vector_words)
     return DataReport(
@@ -294,19 +246,7 @@ def check_data(config: Config) -> DataReport:
     )
 
 
-def _tag_order(tag: str) -> tuple[int, str, str]:
-    """``O`` first, then by entity type and prefix (the order training uses)."""
-    prefix, _, kind = tag.partition("-")
-    return (0 if tag == "O" else 1, kind or prefix, prefix)
-
-
 # --------------------------------------------------------------------------- findings
-
-
-def _listed(items: Sequence[str]) -> str:
-    """``a, b, c`` with at most a few items shown."""
-    shown = ", ".join(items[:_SHOWN_ITEMS])
-    return shown + (f" and {len(items) - _SHOWN_ITEMS} more" if len(items) > _SHOWN_ITEMS else "")
 
 
 def _problems(splits: dict[str, SplitStats], tags_from: str) -> list[str]:
@@ -317,12 +257,12 @@ def _problems(splits: dict[str, SplitStats], tags_from: str) -> list[str]:
             continue
         if tags_from == "train":
             problems.append(
-                f"{split.path}: tags never seen in train: {_listed(split.unknown_tags)}; training would stop "
+                f"{split.path}: tags never seen in train: {listed(split.unknown_tags)}; training would stop "
                 "at them: list every tag in data.tags or fix the file"
             )
         else:
             problems.append(
-                f"{split.path}: tags missing from data.tags: {_listed(split.unknown_tags)}; add them to data.tags "
+                f"{split.path}: tags missing from data.tags: {listed(split.unknown_tags)}; add them to data.tags "
                 "or fix the file"
             )
     return problems
@@ -346,11 +286,11 @@ def _warnings(
         unused = [tag for tag in tags if tag not in train.tag_counts]
         if unused:
             warnings.append(
-                f"data.tags lists tags that never occur in train: {_listed(unused)}; they cannot be learned"
+                f"data.tags lists tags that never occur in train: {listed(unused)}; they cannot be learned"
             )
     rare = [f"{tag} ({count})" for tag, count in train.tag_counts.items() if count < RARE_TAG_COUNT]
     if rare:
-        warnings.append(f"{train.path}: tags with fewer than {RARE_TAG_COUNT} training tokens: {_listed(rare)}")
+        warnings.append(f"{train.path}: tags with fewer than {RARE_TAG_COUNT} training tokens: {listed(rare)}")
     for split in splits.values():
         warnings.extend(_split_warnings(config, split))
     if vector_words is not None and not vector_words:

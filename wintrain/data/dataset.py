@@ -7,8 +7,8 @@ so that evaluation and prediction encode text exactly as training did.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from wintrain.data.casing import CASING_CLASSES, casing_ids
 from wintrain.data.reader import Corpus, sentence_starts
 from wintrain.data.vocab import TagSet, Vocab
 from wintrain.data.windows import gather_windows, window_positions
-from wintrain.errors import WintrainError
+from wintrain.errors import WintrainError, listed
 
 
 @dataclass
@@ -45,6 +45,13 @@ DIGITS = str.maketrans("0123456789", "0000000000")
 def normalise_digits(token: str) -> str:
     """Every digit → 0, so "1996" and "2003" share one word vector ("0000")."""
     return token.translate(DIGITS)
+
+
+def lookup_forms(tokens: Sequence[str], lowercase: bool, digits: bool) -> list[str]:
+    """The forms ``tokens`` are looked up under: lowercased when ``lowercase``, every digit → 0 when ``digits``."""
+    if digits:
+        return [normalise_digits(t.lower()) if lowercase else normalise_digits(t) for t in tokens]
+    return [t.lower() for t in tokens] if lowercase else list(tokens)
 
 
 def affix(token: str, kind: str, length: int) -> str:
@@ -82,17 +89,9 @@ class Encoder:
         sizes = [len(self.vocab)] + ([len(CASING_CLASSES)] if self.casing else [])
         return sizes + [len(v) for v in self.affixes.values()]
 
-    def normalise(self, token: str) -> str:
-        """The form a word is looked up under (lowercased / digit-normalised when configured)."""
-        if self.lowercase:
-            token = token.lower()
-        return normalise_digits(token) if self.digits else token
-
     def lookup_forms(self, tokens: Sequence[str]) -> list[str]:
-        """:meth:`normalise` of every token (fast paths for the common settings)."""
-        if self.digits:
-            return [self.normalise(t) for t in tokens]
-        return [t.lower() for t in tokens] if self.lowercase else list(tokens)
+        """The forms the vocabulary is searched for (see :func:`lookup_forms`)."""
+        return lookup_forms(tokens, self.lowercase, self.digits)
 
     def token_features(self, tokens: Sequence[str]) -> list[np.ndarray]:
         """One (N,) id array per feature."""
@@ -118,7 +117,8 @@ class Encoder:
             tag = error.args[0]
             line = int(corpus.lines[corpus.tags.index(tag)])
             raise WintrainError(
-                f"{corpus.path}:{line}: tag {tag!r} is not one of the model's tags ({', '.join(self.tagset.tags)}); "
+                f"{corpus.path}:{line}: tag {tag!r} is not one of the model's {len(self.tagset)} tags "
+                f"({listed(self.tagset.tags)}); "
                 "fix the file, or when training list every tag in data.tags"
             ) from None
 
@@ -144,7 +144,7 @@ class Encoder:
         return arrays
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "Encoder":
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Encoder:
         window_size, lowercase, casing, digits = (int(v) for v in arrays["encoder/settings"])
         affixes = {key.removeprefix("encoder/affix/"): Vocab(bytes_to_words(value))
                    for key, value in sorted(arrays.items()) if key.startswith("encoder/affix/")}

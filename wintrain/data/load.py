@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Collection
 
 import numpy as np
 
 from wintrain.config import Config
-from wintrain.data.dataset import Encoder, affix, parse_affix_name
+from wintrain.data.dataset import Encoder, affix, lookup_forms, parse_affix_name
 from wintrain.data.reader import Corpus, read_conll
 from wintrain.data.vectors import Vectors, load_vectors
-from wintrain.data.vocab import PAD, UNK, TagSet, Vocab
+from wintrain.data.vocab import TagSet, Vocab
 
 SPLITS = ("train", "dev", "test")
 
@@ -26,21 +26,19 @@ def load_corpora(config: Config) -> dict[str, Corpus]:
 
 
 def make_encoder(config: Config, train: Corpus, vectors: Vectors | None = None) -> Encoder:
-    """Vocabulary from the training words (lowercased when configured), extended by the words of
-    ``vectors`` when given; tags from the config or the training data."""
-    features = config.features
-    base = Encoder(Vocab([PAD, UNK]), TagSet([]), config.model.window_size, config.data.lowercase, features.casing,
-                   config.data.digits)
-    vocab = Vocab.build(base.lookup_forms(train.tokens))
+    """Vocabulary from the training words' lookup forms, extended by the words of ``vectors`` when
+    given; tags from the config or the training data; one vocabulary per configured affix."""
+    features, data = config.features, config.data
+    vocab = Vocab.build(lookup_forms(train.tokens, data.lowercase, data.digits))
     if vectors is not None:
         vocab = vocab.extended(vectors.words)
-    tagset = TagSet(list(config.data.tags)) if config.data.tags else TagSet.from_tags(train.tags)
+    tagset = TagSet(list(data.tags)) if data.tags else TagSet.from_tags(train.tags)
     names = sorted([f"prefix{n}" for n in features.prefixes] + [f"suffix{n}" for n in features.suffixes])
     affixes = {}
     for name in names:
         kind, length = parse_affix_name(name)
         affixes[name] = Vocab.build((affix(t, kind, length) for t in train.tokens), features.affix_min_count)
-    return Encoder(vocab, tagset, base.window_size, base.lowercase, base.casing, base.digits, affixes)
+    return Encoder(vocab, tagset, config.model.window_size, data.lowercase, features.casing, data.digits, affixes)
 
 
 def load_encoder_and_vectors(config: Config, train: Corpus) -> tuple[Encoder, Vectors | None]:
@@ -52,35 +50,40 @@ def load_encoder_and_vectors(config: Config, train: Corpus) -> tuple[Encoder, Ve
     ``data.digits`` the vector file's words are looked up digit-normalised too ("1996" →
     "0000"; the first, i.e. most frequent, word of each form keeps its vector).
     """
-    path = config.embeddings.path
-    if path is None:
+    if config.embeddings.path is None:
         return make_encoder(config, train), None
-    embeddings = config.embeddings
-    if config.data.digits:
-        vectors = normalised_vectors(load_vectors(path, dim=embeddings.dim, cache_dir=embeddings.cache_dir),
-                                     make_encoder(config, train).normalise)
-        if embeddings.extend_vocab:
-            return make_encoder(config, train, vectors), vectors
-        encoder = make_encoder(config, train)
-        return encoder, restricted(vectors, encoder.vocab.index)
-    if embeddings.extend_vocab:
-        vectors = load_vectors(path, dim=embeddings.dim, cache_dir=embeddings.cache_dir)
+    if config.embeddings.extend_vocab:
+        vectors = pretrained_vectors(config)
         return make_encoder(config, train, vectors), vectors
     encoder = make_encoder(config, train)
-    keep = set(encoder.vocab.words)
-    return encoder, load_vectors(path, dim=embeddings.dim, keep=keep, cache_dir=embeddings.cache_dir)
+    return encoder, pretrained_vectors(config, encoder.vocab.words)
 
 
-def normalised_vectors(vectors: Vectors, normalise: Callable[[str], str]) -> Vectors:
-    """The vectors keyed by ``normalise(word)``; the first row of each form wins."""
+def pretrained_vectors(config: Config, forms: Collection[str] | None = None) -> Vectors:
+    """The vectors of ``embeddings.path`` keyed by lookup form, only those of ``forms`` when given.
+
+    Without ``data.digits`` only the lines of ``forms`` are parsed; with it the whole file is
+    read (a form such as "0000" stands for many words of the file) and then restricted.
+    """
+    embeddings, data = config.embeddings, config.data
+    assert embeddings.path is not None
+    if not data.digits:
+        return load_vectors(embeddings.path, dim=embeddings.dim, keep=forms, cache_dir=embeddings.cache_dir)
+    vectors = load_vectors(embeddings.path, dim=embeddings.dim, cache_dir=embeddings.cache_dir)
+    vectors = normalised_vectors(vectors, lookup_forms(vectors.words, data.lowercase, True))
+    return vectors if forms is None else restricted(vectors, set(forms))
+
+
+def normalised_vectors(vectors: Vectors, forms: list[str]) -> Vectors:
+    """The vectors keyed by ``forms`` (one per word of ``vectors``); the first row of each form wins."""
     first: dict[str, int] = {}
-    for row, word in enumerate(vectors.words):
-        first.setdefault(normalise(word), row)
+    for row, form in enumerate(forms):
+        first.setdefault(form, row)
     rows = np.fromiter(first.values(), dtype=np.int64, count=len(first))
     return Vectors(list(first), vectors.matrix[rows])
 
 
-def restricted(vectors: Vectors, index: dict[str, int]) -> Vectors:
-    """Only the rows of words in ``index``."""
-    rows = np.array([row for row, word in enumerate(vectors.words) if word in index], dtype=np.int64)
+def restricted(vectors: Vectors, words: Collection[str]) -> Vectors:
+    """Only the rows of ``words``."""
+    rows = np.array([row for row, word in enumerate(vectors.words) if word in words], dtype=np.int64)
     return Vectors([vectors.words[row] for row in rows.tolist()], vectors.matrix[rows])

@@ -9,9 +9,10 @@ per-token work is one ``str.split``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Sequence, Union
+from typing import IO
 
 import numpy as np
 
@@ -25,7 +26,7 @@ _SHOWN_LINE_CHARS = 80
 _UNICODE_ONLY_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 _ASCII_BLANKS = re.compile(r"[ \t\r\f\v]+")
 
-PathLike = Union[str, Path]
+PathLike = str | Path
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def show_line(line: str) -> str:
     return repr(line)
 
 
-def column_splitter(text: str):
+def column_splitter(text: str) -> Callable[[str], list[str]]:
     """The fastest function that splits a line of ``text`` into its ASCII-blank-separated columns."""
     if _UNICODE_ONLY_SPACE.search(text) is None:
         return str.split

@@ -9,15 +9,14 @@ run only when a block looks wrong, so that errors can name ``file:line``.
 from __future__ import annotations
 
 import gzip
-import io
 import hashlib
+import io
 import os
 import warnings
 import zlib
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Union
 
 import numpy as np
 
@@ -28,7 +27,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
 _SHOWN_CHARS = 60
 
-PathLike = Union[str, Path]
+PathLike = str | Path
 _Rows = tuple[list[bytes], list[bytes]]  # (words, number parts) of the kept lines
 
 
@@ -120,7 +119,7 @@ def _reason(error: BaseException) -> str:
     return getattr(error, "strerror", None) or str(error) or type(error).__name__
 
 
-def _open_binary(path: Path) -> BinaryIO:
+def _open_binary(path: Path) -> io.BufferedIOBase:
     """Open ``path`` for binary reading, decompressing gzip transparently."""
     try:
         stream = open(path, "rb")
@@ -133,7 +132,7 @@ def _open_binary(path: Path) -> BinaryIO:
         raise WintrainError(f"{path}: cannot read the vectors file ({_reason(error)}); check the path") from None
 
 
-def _line_batches(stream: BinaryIO) -> Iterator[tuple[int, list[bytes]]]:
+def _line_batches(stream: io.BufferedIOBase) -> Iterator[tuple[int, list[bytes]]]:
     """Yield ``(number of the first line, complete lines)`` blocks of ``stream``, 1-based.
 
     CRLF line ends become LF.
@@ -192,7 +191,9 @@ def _parse_file(path: Path, keep: Collection[str] | None) -> Vectors:
                 words.extend(block_words)
                 blocks.append(values)
     except (OSError, EOFError, zlib.error) as error:
-        raise WintrainError(f"{path}: cannot read the vectors file ({_reason(error)}); is it a complete file?") from None
+        raise WintrainError(
+            f"{path}: cannot read the vectors file ({_reason(error)}); is it a complete file?"
+        ) from None
     if dim is None:
         raise WintrainError(f"{path} contains no vectors; expected lines 'word v1 ... vd' (GloVe or word2vec text)")
     vectors = _first_occurrences(words, _stack(blocks, dim))

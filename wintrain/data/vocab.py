@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
+
+from wintrain.data.tags import tag_order
 
 PAD = "<pad>"
 UNK = "<unk>"
@@ -29,13 +31,13 @@ class Vocab:
     unk_id = 1
 
     @classmethod
-    def build(cls, tokens: Iterable[str], min_count: int = 1) -> "Vocab":
+    def build(cls, tokens: Iterable[str], min_count: int = 1) -> Vocab:
         """Words of ``tokens`` seen at least ``min_count`` times, most frequent first (ties: first seen)."""
         counts = Counter(tokens)
         kept = [word for word, count in counts.most_common() if count >= min_count and word not in (PAD, UNK)]
         return cls([PAD, UNK] + kept)
 
-    def extended(self, words: Iterable[str]) -> "Vocab":
+    def extended(self, words: Iterable[str]) -> Vocab:
         """This vocabulary plus the new ``words`` (appended in order, duplicates dropped)."""
         seen = set(self.words)
         extra = [w for w in dict.fromkeys(words) if w not in seen]
@@ -61,15 +63,9 @@ class TagSet:
         self.index = {tag: i for i, tag in enumerate(self.tags)}
 
     @classmethod
-    def from_tags(cls, tags: Iterable[str]) -> "TagSet":
+    def from_tags(cls, tags: Iterable[str]) -> TagSet:
         """Tags in a stable, readable order: ``O`` first, then sorted by entity type and prefix."""
-        distinct = set(tags)
-
-        def key(tag: str) -> tuple[int, str, str]:
-            prefix, _, kind = tag.partition("-")
-            return (0 if tag == "O" else 1, kind or prefix, prefix)
-
-        return cls(sorted(distinct, key=key))
+        return cls(sorted(set(tags), key=tag_order))
 
     def __len__(self) -> int:
         return len(self.tags)

@@ -1,4 +1,4 @@
-"""Confusion matrices of tag predictions and the per-class scores they imply.
+"""Confusion matrices of tag predictions: the table ``wintrain eval`` prints and returns.
 
 For C labels, ``M[g, p]`` counts the tokens with gold label ``g`` and predicted label ``p``
 (rows gold, columns predicted).  Counting is one ``np.bincount`` over the flat index
@@ -7,14 +7,13 @@ For C labels, ``M[g, p]`` counts the tokens with gold label ``g`` and predicted 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from wintrain.errors import WintrainError
-from wintrain.evaluation.metrics import PRF
+from wintrain.errors import WintrainError, listed
 
-__all__ = ["confusion_matrix", "confusion_matrix_ids", "per_class_from_confusion", "most_confused"]
+__all__ = ["confusion_matrix", "confusion_matrix_ids"]
 
 
 def confusion_matrix_ids(gold_ids: np.ndarray, pred_ids: np.ndarray, n_labels: int) -> np.ndarray:
@@ -54,34 +53,7 @@ def _label_ids(tags: Sequence[str], index: dict[str, int], side: str) -> np.ndar
     unknown = np.flatnonzero(ids < 0)
     if unknown.size:
         tag = tags[int(unknown[0])]
-        raise WintrainError(f"{side} tag {tag!r} is not among the labels ({', '.join(index)}); add it to the labels")
+        raise WintrainError(
+            f"{side} tag {tag!r} is not among the {len(index)} labels ({listed(list(index))}); add it to the labels"
+        )
     return ids
-
-
-def per_class_from_confusion(matrix: np.ndarray, labels: list[str]) -> dict[str, PRF]:
-    """Token-level P/R/F1 per label from a (C, C) confusion matrix.
-
-    For label c: correct = M[c, c], found = Σ_g M[g, c] (column sum), support = Σ_p M[c, p]
-    (row sum); P = correct/found, R = correct/support, F1 = 2PR/(P+R), 0 on a zero
-    denominator.  Every label is listed, in ``labels`` order, even with no tokens.
-    """
-    correct = np.diag(matrix)
-    found = matrix.sum(axis=0)
-    support = matrix.sum(axis=1)
-    return {
-        label: PRF.from_counts(int(c), int(f), int(s))
-        for label, c, f, s in zip(labels, correct, found, support)
-    }
-
-
-def most_confused(matrix: np.ndarray, labels: list[str], k: int = 10) -> list[tuple[str, str, int]]:
-    """The ``k`` largest off-diagonal cells as ``(gold, predicted, count)``, largest first.
-
-    Cells with count 0 are left out; ties keep row-major order.
-    """
-    errors = matrix.astype(np.int64, copy=True)
-    np.fill_diagonal(errors, 0)
-    flat = errors.ravel()
-    order = np.argsort(-flat, kind="stable")[:k]
-    n = len(labels)
-    return [(labels[i // n], labels[i % n], int(flat[i])) for i in order.tolist() if flat[i] > 0]

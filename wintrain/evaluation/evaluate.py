@@ -16,10 +16,11 @@ import numpy as np
 from wintrain.checkpoint import load_checkpoint
 from wintrain.data.dataset import Encoded, Encoder
 from wintrain.data.reader import Corpus, read_conll, split_at
+from wintrain.data.tags import is_chunk_tagset
 from wintrain.errors import WintrainError
 from wintrain.evaluation.confusion import confusion_matrix
 from wintrain.evaluation.decode import constrained_decode
-from wintrain.evaluation.metrics import evaluate_tags, is_chunk_tagset
+from wintrain.evaluation.metrics import evaluate_tags
 from wintrain.nn.model import WindowClassifier
 
 
@@ -74,10 +75,7 @@ def evaluate_encoded(
     predicted = [tags[i] for i in ids.tolist()]
     gold = corpus.tag_sentences()
     guessed = split_at(predicted, corpus.sentence_starts)
-    metrics = evaluate_tags(gold, guessed, scheme=scoring_scheme(scheme))
-    if not is_chunk_tagset(corpus.tags) and is_chunk_tagset(tags):
-        metrics.pop("entity", None)
-    return Evaluation(metrics, predicted)
+    return Evaluation(evaluate_tags(gold, guessed, scheme=scoring_scheme(scheme)), predicted)
 
 
 def write_predictions(path: Path, corpus: Corpus, predicted: list[str]) -> None:

@@ -25,7 +25,7 @@ Scores are returned as fractions in ``[0, 1]``, not percentages::
     F1        = 2 * P * R / (P + R)            (0 when P + R == 0)
 
 ``score_chunks(..., scheme="iobes")`` scores BIOES/IOBES tag sets by their spans instead
-(:func:`iobes_spans`): conlleval has no rule for ``S`` and none for ``E`` followed by ``B``,
+(:func:`wintrain.data.tags.chunk_spans`): conlleval has no rule for ``S`` and none for ``E`` followed by ``B``,
 so it merges ``S-X S-X`` and ``B-X E-X B-X E-X`` into one chunk each.
 
 For tag sets without chunk prefixes (POS tags) :func:`score_classes` gives token-level
@@ -35,10 +35,11 @@ per-class precision/recall/F1 plus macro and micro averages.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Iterator, Sequence
 
+from wintrain.data.tags import chunk_spans, is_chunk_tagset
 from wintrain.errors import WintrainError
 
 __all__ = [
@@ -46,14 +47,11 @@ __all__ = [
     "ChunkScore",
     "ClassScore",
     "score_chunks",
-    "iobes_spans",
     "SCORING_SCHEMES",
     "score_classes",
-    "is_chunk_tagset",
     "evaluate_tags",
 ]
 
-_CHUNK_PREFIXES = frozenset("BIES")
 _SENTENCE_BOUNDARY = "O"  # the script replaces a boundary line by the tags ("O", "O")
 
 
@@ -122,6 +120,9 @@ class ClassScore:
 @lru_cache(maxsize=4096)
 def _split_tag(tag: str) -> tuple[str, str]:
     """Split ``tag`` at its first ``-`` into ``(prefix, type)`` like conlleval.
+
+    Not :func:`wintrain.data.tags.chunk_part`: conlleval gives every tag with a ``-`` a prefix
+    (``[``, ``]``, ``.`` and any letter count), and reproducing its numbers means its rules.
 
     The script also maps a type that Perl considers false to ``""``; besides the empty
     string that is the string ``"0"`` (so ``B-0`` has no type), reproduced here.
@@ -212,7 +213,7 @@ def score_chunks(
       ``conlleval`` script.  A guessed chunk is correct when, token for token, gold and
       guess start a chunk at the same place with the same type, the types agree on every
       token inside, and both end the chunk at the same place ("inCorrect" in the script).
-    * ``"iobes"``: chunks are the spans of :func:`iobes_spans` on each side, sentence by
+    * ``"iobes"``: chunks are the spans of :func:`~wintrain.data.tags.chunk_spans` on each side, sentence by
       sentence; a guessed span is correct when gold holds the same ``(start, end, type)``.
 
     Either way chunks are counted per type on each side independently (``found_gold`` /
@@ -310,54 +311,6 @@ def _chunk_score(counts: _ChunkCounts) -> ChunkScore:
 # --------------------------------------------------------------------------- IOBES
 
 
-_IOBES_PREFIXES = frozenset("BIES")
-
-
-def _iobes_part(tag: str) -> tuple[str, str]:
-    """``(prefix, type)`` of a chunk tag, ``("O", "")`` for anything outside a chunk.
-
-    Only ``B``, ``I``, ``E`` and ``S`` before the first ``-`` are chunk prefixes; ``O`` and
-    every other tag (``X``, ``-LRB-``, ``B`` with no type) are outside.
-    """
-    prefix, chunk_type = _split_tag(tag)
-    if prefix in _IOBES_PREFIXES and tag[1:2] == "-":
-        return prefix, chunk_type
-    return "O", ""
-
-
-def iobes_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
-    """The chunks of one sentence of IOBES / BIOES tags as ``(start, end, type)``, end inclusive.
-
-    Well-formed input: ``S-X`` is a one-token chunk, ``B-X (I-X)* E-X`` a longer one, ``O``
-    is outside.  Rules, applied to any tag sequence (malformed ones are read leniently):
-
-    * a chunk of type X **continues** at a token only with ``I-X`` or ``E-X``;
-    * ``B-X`` and ``S-X`` always **start** a chunk; ``I-X`` and ``E-X`` start one when no
-      chunk of type X is open (after ``O``, ``E-*``, ``S-*``, another type or at the
-      sentence start), as conlleval does for ``I-X`` after ``O``;
-    * ``E-X`` and ``S-X`` always **end** their chunk at that token; a chunk still open
-      before a token that does not continue it (``O``, ``B-*``, ``S-*``, another type,
-      or the sentence end) ends at the previous token, so ``B-X O`` is the one-token
-      chunk X and ``B-X I-X O`` a two-token one.
-    """
-    spans: list[tuple[int, int, str]] = []
-    open_start, open_type = -1, ""  # open_start < 0: no chunk is open
-    for position, tag in enumerate(tags):
-        prefix, chunk_type = _iobes_part(tag)
-        continues = open_start >= 0 and prefix in ("I", "E") and chunk_type == open_type
-        if open_start >= 0 and not continues:
-            spans.append((open_start, position - 1, open_type))
-            open_start = -1
-        if prefix != "O" and not continues:
-            open_start, open_type = position, chunk_type
-        if prefix in ("E", "S"):
-            spans.append((open_start, position, open_type))
-            open_start = -1
-    if open_start >= 0:
-        spans.append((open_start, len(tags) - 1, open_type))
-    return spans
-
-
 def _count_iobes(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> _ChunkCounts:
     """Per-type chunk counts from the spans of every sentence, and token counts."""
     gold_per_type: Counter[str] = Counter()
@@ -365,8 +318,8 @@ def _count_iobes(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -
     correct_per_type: Counter[str] = Counter()
     tokens = correct_tokens = 0
     for gold_sentence, pred_sentence in zip(gold, pred):
-        gold_spans = iobes_spans(gold_sentence)
-        pred_spans = iobes_spans(pred_sentence)
+        gold_spans = chunk_spans(gold_sentence, "iobes")
+        pred_spans = chunk_spans(pred_sentence, "iobes")
         gold_per_type.update(span[2] for span in gold_spans)
         found_per_type.update(span[2] for span in pred_spans)
         correct_per_type.update(span[2] for span in set(gold_spans).intersection(pred_spans))
@@ -378,14 +331,6 @@ def _count_iobes(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -
 def _same_tag(gold_tag: str, pred_tag: str) -> bool:
     """Token correctness as conlleval counts it: equal prefix and equal type."""
     return _split_tag(gold_tag) == _split_tag(pred_tag)
-
-
-def is_chunk_tagset(tags: Iterable[str]) -> bool:
-    """True when any tag looks like a chunk tag: ``B-X``, ``I-X``, ``E-X`` or ``S-X``.
-
-    Used to choose between entity scoring (NER, chunking) and per-class scoring (POS).
-    """
-    return any(len(tag) > 1 and tag[1] == "-" and tag[0] in _CHUNK_PREFIXES for tag in tags)
 
 
 # --------------------------------------------------------------------------- flat tag sets

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -22,7 +22,7 @@ class Tagger:
     model: WindowClassifier
 
     @classmethod
-    def from_checkpoint(cls, saved: Checkpoint) -> "Tagger":
+    def from_checkpoint(cls, saved: Checkpoint) -> Tagger:
         return cls(saved, saved.build())
 
     def tag_ids(self, sentences: Sequence[Sequence[str]], decode: str | None = None) -> np.ndarray:

@@ -33,13 +33,13 @@ def word_table(
     """The (V, d) word table: pretrained rows where the word has a vector, the configured
     ``embeddings.unknown_init`` elsewhere, and zeros for ``<pad>``."""
     init = INITIALIZERS.build(config.embeddings.unknown_init.name, config.embeddings.unknown_init.params,
-                              f"{config.source}: embeddings.unknown_init")
+                              config.where("embeddings.unknown_init"))
     table = init((len(vocab), dim), rng, np.float32)
     pretrained = 0
     if vectors is not None:
         if vectors.dim != dim:
             raise WintrainError(
-                f"{config.source}: embeddings.dim is {dim} but {config.embeddings.path} has {vectors.dim}-d vectors; "
+                f"{config.where('embeddings.dim')} is {dim} but {config.embeddings.path} has {vectors.dim}-d vectors; "
                 f"set embeddings.dim: {vectors.dim}"
             )
         # the row of each vector's word in our vocabulary (-1: not in it); no second word index
@@ -88,9 +88,8 @@ def build_model(
         table = small_tables((size, dims.get(name, config.features.affix_dim)), rng, np.float32)
         table[0] = 0.0  # <pad>
         features.append(FeatureTable(name, table, True, dense))
-    where = str(config.source or "config")
     try:
         model = WindowClassifier(model_spec(config, len(encoder.tagset)), features, rng, dtype)
     except WintrainError as error:
-        raise WintrainError(f"{where}: {error}") from None
+        raise WintrainError(f"{config.source or 'config'}: {error}") from None
     return model, coverage

@@ -62,6 +62,7 @@ def check_gradients(
     for param in model.parameters():
         if param.sparse:
             rows = param.rows
+            assert rows is not None
             analytic_full = np.zeros_like(param.value)
             analytic_full[rows] = param.grad
             candidates = (rows[:, None] * param.value.shape[1] + np.arange(param.value.shape[1])).ravel()
@@ -114,6 +115,8 @@ def check_config_gradients(
         encoder, vectors = load_encoder_and_vectors(config, train)
         encoded = encoder.encode(train)
         rows = rng.choice(len(encoded), size=min(batch_size, len(encoded)), replace=False)
-        features, targets = encoded.batch(rows)
+        features, gold = encoded.batch(rows)
+        assert gold is not None
+        targets = gold
     model, _ = build_model(config, encoder, rng, vectors, dtype=np.float64)
     return check_gradients(model, features, targets, max_entries=max_entries, rng=rng)

@@ -11,8 +11,9 @@ in FLOPs; ``wintrain graph --profile`` measures its real share of the time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from wintrain.nn.layers import Layer
+from wintrain.nn.layers import Affine, Layer
 from wintrain.nn.model import WindowClassifier
 
 
@@ -24,7 +25,7 @@ class Node:
     parameters: int
     forward_flops: int
     backward_flops: int
-    layer: object = None  # the graph object behind the node (for profiling)
+    layer: Any = None  # the graph object behind the node (for profiling)
 
 
 def describe(model: WindowClassifier, batch: int | str = "B") -> list[Node]:
@@ -34,19 +35,21 @@ def describe(model: WindowClassifier, batch: int | str = "B") -> list[Node]:
     for embedding in model.embeddings:
         params = embedding.table.size if embedding.trainable else 0
         frozen = "" if embedding.trainable else " (frozen)"
-        nodes.append(Node(f"lookup {embedding.table.name}{frozen}", "Embedding", (batch, w, embedding.dim), params, 0, 0,
+        nodes.append(Node(f"lookup {embedding.table.name}{frozen}", "Embedding", (batch, w, embedding.dim), params,
+                          0, 0,
                           embedding))
     nodes.append(Node("concat window", "WindowConcat", (batch, model.concat.output_dim), 0, 0, 0, model.concat))
     if model.spec.dropout:
         nodes.append(Node("dropout (input)", "Dropout", (batch, model.concat.output_dim), 0, 0, 0, model.input_dropout))
     layers: list[tuple[str, Layer]] = []
     for depth, (affine, activation, dropout) in enumerate(model.hidden, start=1):
-        layers += [(f"affine hidden{depth}", affine), (f"{type(activation).__name__.lower()} hidden{depth}", activation)]
+        kind = type(activation).__name__.lower()
+        layers += [(f"affine hidden{depth}", affine), (f"{kind} hidden{depth}", activation)]
         if model.spec.dropout:
             layers.append((f"dropout hidden{depth}", dropout))
     layers.append(("affine output", model.output))
     for name, layer in layers:
-        if name.startswith("affine"):
+        if isinstance(layer, Affine):
             n_in, n_out = layer.weight.value.shape
             product = 2 * n_in * n_out
             backward = product * (2 if layer.needs_input_grad else 1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from wintrain.registry import Registry
 
@@ -22,14 +23,14 @@ from wintrain.registry import Registry
 class Initializer:
     """Base class: ``__call__(shape, rng, dtype) -> array`` of that shape."""
 
-    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: DTypeLike) -> np.ndarray:
         raise NotImplementedError
 
 
 INITIALIZERS: Registry[Initializer] = Registry("initializer")
 
 
-def uniform(rng: np.random.Generator, shape: tuple[int, ...], r: float, dtype: np.dtype) -> np.ndarray:
+def uniform(rng: np.random.Generator, shape: tuple[int, ...], r: float, dtype: DTypeLike) -> np.ndarray:
     """U(−r, r) drawn directly in ``dtype`` (no float64 temporary for a large float32 table)."""
     draw = rng.random(shape, dtype=np.float32 if np.dtype(dtype) == np.float32 else np.float64)
     draw *= 2 * r
@@ -37,7 +38,7 @@ def uniform(rng: np.random.Generator, shape: tuple[int, ...], r: float, dtype: n
     return draw.astype(dtype, copy=False)
 
 
-def normal(rng: np.random.Generator, shape: tuple[int, ...], std: float, dtype: np.dtype) -> np.ndarray:
+def normal(rng: np.random.Generator, shape: tuple[int, ...], std: float, dtype: DTypeLike) -> np.ndarray:
     """N(0, std²) drawn directly in ``dtype``."""
     draw = rng.standard_normal(shape, dtype=np.float32 if np.dtype(dtype) == np.float32 else np.float64)
     draw *= std
@@ -53,7 +54,7 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
 class Zeros(Initializer):
     """All zeros — the lecture's default for biases."""
 
-    def __call__(self, shape, rng, dtype):
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: DTypeLike) -> np.ndarray:
         return np.zeros(shape, dtype=dtype)
 
 
@@ -64,7 +65,7 @@ class Constant(Initializer):
     def __init__(self, value: float = 0.0) -> None:
         self.value = value
 
-    def __call__(self, shape, rng, dtype):
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: DTypeLike) -> np.ndarray:
         return np.full(shape, self.value, dtype=dtype)
 
 
@@ -77,7 +78,7 @@ class Uniform(Initializer):
             raise ValueError(f"r must be > 0, got {r}")
         self.r = r
 
-    def __call__(self, shape, rng, dtype):
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: DTypeLike) -> np.ndarray:
         return uniform(rng, shape, self.r, dtype)
 
 
@@ -90,7 +91,7 @@ class Normal(Initializer):
             raise ValueError(f"std must be > 0, got {std}")
         self.std = std
 
-    def __call__(self, shape, rng, dtype):
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: DTypeLike) -> np.ndarray:
         return normal(rng, shape, self.std, dtype)
 
 
@@ -101,7 +102,7 @@ class XavierUniform(Initializer):
     def __init__(self, gain: float = 1.0) -> None:
         self.gain = gain
 
-    def __call__(self, shape, rng, dtype):
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: DTypeLike) -> np.ndarray:
         fan_in, fan_out = fans(shape)
         r = self.gain * math.sqrt(6.0 / (fan_in + fan_out))
         return uniform(rng, shape, r, dtype)
@@ -114,7 +115,7 @@ class XavierNormal(Initializer):
     def __init__(self, gain: float = 1.0) -> None:
         self.gain = gain
 
-    def __call__(self, shape, rng, dtype):
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: DTypeLike) -> np.ndarray:
         fan_in, fan_out = fans(shape)
         std = self.gain * math.sqrt(2.0 / (fan_in + fan_out))
         return normal(rng, shape, std, dtype)
@@ -124,7 +125,7 @@ class XavierNormal(Initializer):
 class HeUniform(Initializer):
     """He/Kaiming uniform for ReLU layers: U(−r, r) with r = √(6 / n_in), so Var(W) = 2/n_in."""
 
-    def __call__(self, shape, rng, dtype):
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: DTypeLike) -> np.ndarray:
         fan_in, _ = fans(shape)
         r = math.sqrt(6.0 / fan_in)
         return uniform(rng, shape, r, dtype)
@@ -134,7 +135,7 @@ class HeUniform(Initializer):
 class HeNormal(Initializer):
     """He/Kaiming normal: N(0, 2/n_in)."""
 
-    def __call__(self, shape, rng, dtype):
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: DTypeLike) -> np.ndarray:
         fan_in, _ = fans(shape)
         return normal(rng, shape, math.sqrt(2.0 / fan_in), dtype)
 
@@ -148,7 +149,7 @@ class Orthogonal(Initializer):
     def __init__(self, gain: float = 1.0) -> None:
         self.gain = gain
 
-    def __call__(self, shape, rng, dtype):
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator, dtype: DTypeLike) -> np.ndarray:
         if len(shape) < 2:
             return rng.normal(0.0, self.gain / math.sqrt(shape[0]), size=shape).astype(dtype)
         rows, cols = shape[0], int(np.prod(shape[1:]))

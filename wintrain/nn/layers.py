@@ -51,17 +51,20 @@ class Parameter:
 
 
 class Layer:
-    """Base class of a graph node."""
+    """Base class of a graph node: ``forward(input, train)`` caches what ``backward(dout)`` needs.
+
+    Inputs and outputs are arrays for most nodes (ids for lookups, a list of id arrays for the
+    window, a float for a loss), so the base class leaves their types open."""
 
     cache: Any = None
 
     def parameters(self) -> list[Parameter]:
         return []
 
-    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+    def forward(self, x: Any, train: bool = False) -> Any:
         raise NotImplementedError
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
+    def backward(self, dout: Any) -> Any:
         raise NotImplementedError
 
 
@@ -232,7 +235,7 @@ class SoftmaxCrossEntropy(Layer):
         self.cache = (exp, targets)
         return float(-log_likelihood.mean())
 
-    def backward(self, dout: float = 1.0) -> np.ndarray:  # type: ignore[override]
+    def backward(self, dout: float = 1.0) -> np.ndarray:
         probs, targets = self.cache
         grad = probs
         grad[np.arange(len(targets)), targets] -= 1.0

@@ -89,7 +89,7 @@ class WindowClassifier:
             )
             activation = ACTIVATIONS.build(
                 spec.activation, spec.activation_params, "model.activation",
-                units=n_out, dtype=self.dtype, label=f"hidden{depth}.{spec.activation}",
+                units=n_out, dtype=self.dtype, name=f"hidden{depth}.{spec.activation}",
             )
             self.hidden.append((affine, activation, Dropout(spec.dropout, rng)))
             n_in = n_out
@@ -121,13 +121,16 @@ class WindowClassifier:
 
     def backward(self, dlogits: np.ndarray) -> None:
         """dlogits: (B, C).  Fills every parameter's gradient (data term only)."""
-        grad = self.output.backward(dlogits)
+        grad: np.ndarray | None = self.output.backward(dlogits)
         for affine, activation, dropout in reversed(self.hidden):
+            assert grad is not None  # only the first layer may skip its input gradient
             grad = affine.backward(activation.backward(dropout.backward(grad)))
         if grad is not None:
             self.concat.backward(self.input_dropout.backward(grad))
 
-    def loss_and_grads(self, feature_ids: list[np.ndarray], targets: np.ndarray, train: bool = True) -> tuple[float, float]:
+    def loss_and_grads(
+        self, feature_ids: list[np.ndarray], targets: np.ndarray, train: bool = True
+    ) -> tuple[float, float]:
         """One training step's forward and backward pass.
 
         feature_ids: one (B, w) id array per feature; targets: (B,) tag ids.

@@ -21,7 +21,7 @@ import numpy as np
 from wintrain.nn.layers import Parameter
 from wintrain.registry import Registry
 
-OPTIMIZERS: Registry["Optimizer"] = Registry("optimizer")
+OPTIMIZERS: Registry[Optimizer] = Registry("optimizer")
 
 
 class Optimizer:
@@ -103,7 +103,7 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
 
-    def update(self, param, grad, lr):
+    def update(self, param: Parameter, grad: np.ndarray, lr: float) -> None:
         if self.momentum == 0.0:
             param.value -= param.value.dtype.type(lr) * grad
             return
@@ -113,7 +113,7 @@ class SGD(Optimizer):
         direction = grad + self.momentum * velocity if self.nesterov else velocity
         param.value -= param.value.dtype.type(lr) * direction
 
-    def update_rows(self, param, lr):
+    def update_rows(self, param: Parameter, lr: float) -> None:
         if self.momentum == 0.0:  # zero gradient rows do not move: the lazy update is exact
             param.value[param.rows] -= param.value.dtype.type(lr) * param.grad
         else:
@@ -129,12 +129,12 @@ class Adagrad(Optimizer):
         self.eps = eps
         self.initial_accumulator = initial_accumulator
 
-    def update(self, param, grad, lr):
+    def update(self, param: Parameter, grad: np.ndarray, lr: float) -> None:
         accumulator = self.slot(param, "sum_sq", self.initial_accumulator)
         accumulator += grad * grad
         param.value -= param.value.dtype.type(lr) * grad / (np.sqrt(accumulator) + self.eps)
 
-    def update_rows(self, param, lr):  # rows with zero gradient do not change: lazy is exact
+    def update_rows(self, param: Parameter, lr: float) -> None:  # rows with zero gradient do not change: lazy is exact
         rows, grad = param.rows, param.grad
         accumulator = self.slot(param, "sum_sq", self.initial_accumulator)  # full size: initial value may be ≠ 0
         accumulated = accumulator[rows] + grad * grad
@@ -155,7 +155,7 @@ class RMSprop(Optimizer):
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.rho, self.eps, self.momentum = rho, eps, momentum
 
-    def update(self, param, grad, lr):
+    def update(self, param: Parameter, grad: np.ndarray, lr: float) -> None:
         mean_sq = self.slot(param, "mean_sq")
         mean_sq *= self.rho
         mean_sq += (1.0 - self.rho) * grad * grad
@@ -188,6 +188,7 @@ class Adam(Optimizer):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"{label} must be in [0, 1), got {beta}")
         self.beta1, self.beta2, self.eps, self.amsgrad = beta1, beta2, eps, amsgrad
+        self._scratch: dict[str, np.ndarray] = {}  # work arrays per parameter, not part of the saved state
 
     def step_size(self, lr: float) -> tuple[float, float]:
         """(lr / (1 − β1^t), √(1 − β2^t)): bias corrections folded into two scalars."""
@@ -219,12 +220,11 @@ class Adam(Optimizer):
 
     def scratch(self, param: Parameter) -> np.ndarray:
         """A reusable work array shaped like the parameter (not part of the saved state)."""
-        buffers = self.__dict__.setdefault("_scratch", {})
-        if param.name not in buffers:
-            buffers[param.name] = np.empty_like(param.value)
-        return buffers[param.name]
+        if param.name not in self._scratch:
+            self._scratch[param.name] = np.empty_like(param.value)
+        return self._scratch[param.name]
 
-    def update(self, param, grad, lr):
+    def update(self, param: Parameter, grad: np.ndarray, lr: float) -> None:
         v_max = self.slot(param, "v_max") if self.amsgrad else None
         param.value -= self.adam_step(self.slot(param, "m"), self.slot(param, "v"), v_max, grad, lr,
                                       self.scratch(param))
@@ -249,7 +249,7 @@ class AdamW(Adam):
             raise ValueError(f"weight_decay must be ≥ 0, got {weight_decay}")
         self.weight_decay = weight_decay
 
-    def update(self, param, grad, lr):
+    def update(self, param: Parameter, grad: np.ndarray, lr: float) -> None:
         if param.decay and self.weight_decay:
             param.value *= param.value.dtype.type(1.0 - lr * self.weight_decay)
         super().update(param, grad, lr)
@@ -261,8 +261,9 @@ class SparseAdam(Adam):
     update their moments and values (the lecture's SparseAdam).  The bias correction uses the
     global step t, so a row present in every batch follows dense Adam exactly."""
 
-    def update_rows(self, param, lr):
+    def update_rows(self, param: Parameter, lr: float) -> None:
         rows, grad = param.rows, param.grad  # rows are sorted (scatter_rows)
+        assert rows is not None
         m_all, v_all = self.row_slot(param, "m", rows), self.row_slot(param, "v", rows)
         v_max_all = self.row_slot(param, "v_max", rows) if self.amsgrad else None
         m, v = m_all[rows], v_all[rows]

@@ -1,8 +1,9 @@
 """Measure where the time of real training steps goes, node by node.
 
 Every graph node's ``forward`` and ``backward`` (and the optimizer's ``step``, the batch
-gather) is wrapped with a timer on the instance, a few hundred real steps are run, and the
-measured seconds are reported with their share of the total.  The embedding lookups run
+gather) is wrapped with a timer on the instance, a few hundred real training steps are run
+(the same :meth:`~wintrain.training.trainer.Trainer.step` training uses), and the measured
+seconds are reported with their share of the total.  The embedding lookups run
 inside the window concatenation, so their time is counted there.
 """
 
@@ -10,13 +11,12 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
-
-import numpy as np
+from typing import Any
 
 from wintrain.nn.graph import Node, describe
-from wintrain.training.loop import Prepared
+from wintrain.training.trainer import Prepared, Trainer, cycled_batches
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def _timed(function: Callable[..., Any], bucket: list[float]) -> Callable[..., A
 
 
 def profile_steps(prepared: Prepared, steps: int = 300) -> tuple[list[Node], list[NodeTime]]:
-    """Run ``steps`` training steps (on a copy-free but *real* model: parameters change) and time each node.
+    """Run ``steps`` real training steps (:meth:`Trainer.step`: parameters change) and time each node.
 
     Returns the graph's nodes and, in the same order, the measured times, followed by the
     optimizer and the batch gather.  Call it on a freshly prepared set-up, not a trained one.
@@ -46,29 +46,23 @@ def profile_steps(prepared: Prepared, steps: int = 300) -> tuple[list[Node], lis
     model, optimizer = prepared.model, prepared.optimizer
     nodes = describe(model, prepared.config.train.batch_size)
     timed = [n for n in nodes if n.kind != "Embedding"]  # lookups run inside the concat node
-    buckets: dict[str, list[list[float]]] = defaultdict(lambda: [[0.0], [0.0]])
+    buckets: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([0.0], [0.0]))
     for node in timed:
-        layer = node.layer
+        layer: Any = node.layer
         forward_bucket, backward_bucket = buckets[node.name]
         if hasattr(layer, "forward"):
             layer.forward = _timed(layer.forward, forward_bucket)
         if hasattr(layer, "backward"):
             layer.backward = _timed(layer.backward, backward_bucket)
     optimizer_bucket, gather_bucket = [0.0], [0.0]
-    data = prepared.datasets["train"]
-    batch_size = prepared.config.train.batch_size
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(data))
+    data: Any = prepared.datasets["train"]
+    optimizer.step = _timed(optimizer.step, optimizer_bucket)  # type: ignore[method-assign]
+    data.batch = _timed(data.batch, gather_bucket)
+    trainer = Trainer(prepared)
+    batches = cycled_batches(len(data), prepared.config.train.batch_size, prepared.shuffle_rng)
     lr = prepared.config.optimizer.lr
-    for step in range(steps):
-        start = (step * batch_size) % max(1, len(data) - batch_size)
-        started = time.perf_counter()
-        features, targets = data.batch(order[start:start + batch_size])
-        gather_bucket[0] += time.perf_counter() - started
-        model.loss_and_grads(features, targets, train=True)
-        started = time.perf_counter()
-        optimizer.step(lr)
-        optimizer_bucket[0] += time.perf_counter() - started
+    for _ in range(steps):
+        trainer.step(next(batches), lr)
     times = [NodeTime(n.name, buckets[n.name][0][0], buckets[n.name][1][0]) for n in timed]
     times.append(NodeTime("optimizer step", 0.0, optimizer_bucket[0]))
     times.append(NodeTime("batch gather", gather_bucket[0], 0.0))

@@ -9,11 +9,12 @@ holds the dev metric of each finished epoch (higher is better).
 from __future__ import annotations
 
 import math
-from typing import Literal, Optional, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 from wintrain.registry import Registry
 
-SCHEDULES: Registry["Schedule"] = Registry("schedule")
+SCHEDULES: Registry[Schedule] = Registry("schedule")
 
 
 class Schedule:
@@ -34,7 +35,7 @@ class Schedule:
 class Constant(Schedule):
     """lr = lr0 throughout (the lecture's fixed rate)."""
 
-    def lr(self, epoch, step, history=()):
+    def lr(self, epoch: int, step: int, history: Sequence[float] = ()) -> float:
         return self.lr0
 
 
@@ -42,7 +43,7 @@ class Constant(Schedule):
 class Step(Schedule):
     """lr = lr0·γ^⌊t / k⌋: multiply by γ every k epochs (γ = 0.5: halve every k epochs)."""
 
-    def __init__(self, lr0, steps_per_epoch, epochs, every: int = 2, gamma: float = 0.5) -> None:
+    def __init__(self, lr0: float, steps_per_epoch: int, epochs: int, every: int = 2, gamma: float = 0.5) -> None:
         super().__init__(lr0, steps_per_epoch, epochs)
         if every < 1:
             raise ValueError(f"every must be ≥ 1 epoch, got {every}")
@@ -50,7 +51,7 @@ class Step(Schedule):
             raise ValueError(f"gamma must be > 0, got {gamma}")
         self.every, self.gamma = every, gamma
 
-    def lr(self, epoch, step, history=()):
+    def lr(self, epoch: int, step: int, history: Sequence[float] = ()) -> float:
         return self.lr0 * self.gamma ** (epoch // self.every)
 
 
@@ -58,13 +59,13 @@ class Step(Schedule):
 class Exponential(Schedule):
     """lr = lr0·e^(−k·t), t the epoch."""
 
-    def __init__(self, lr0, steps_per_epoch, epochs, k: float = 0.1) -> None:
+    def __init__(self, lr0: float, steps_per_epoch: int, epochs: int, k: float = 0.1) -> None:
         super().__init__(lr0, steps_per_epoch, epochs)
         if k < 0:
             raise ValueError(f"k must be ≥ 0 (a decay), got {k}")
         self.k = k
 
-    def lr(self, epoch, step, history=()):
+    def lr(self, epoch: int, step: int, history: Sequence[float] = ()) -> float:
         return self.lr0 * math.exp(-self.k * epoch)
 
 
@@ -80,13 +81,13 @@ class Cyclic(Schedule):
 
     def __init__(
         self,
-        lr0,
-        steps_per_epoch,
-        epochs,
+        lr0: float,
+        steps_per_epoch: int,
+        epochs: int,
         mode: Literal["triangular", "triangular2", "exp_range"] = "triangular",
-        base_lr: Optional[float] = None,
-        max_lr: Optional[float] = None,
-        step_size: Optional[int] = None,
+        base_lr: float | None = None,
+        max_lr: float | None = None,
+        step_size: int | None = None,
         gamma: float = 1.0,
     ) -> None:
         super().__init__(lr0, steps_per_epoch, epochs)
@@ -97,10 +98,12 @@ class Cyclic(Schedule):
         if self.step_size < 1:
             raise ValueError(f"step_size must be ≥ 1 batch, got {self.step_size}")
         if not 0 <= self.base_lr <= self.max_lr or self.max_lr <= 0 or gamma <= 0:
-            raise ValueError(f"need 0 ≤ base_lr ≤ max_lr, max_lr > 0 and gamma > 0, got {self.base_lr}, {self.max_lr}, {gamma}")
+            raise ValueError(
+                f"need 0 ≤ base_lr ≤ max_lr, max_lr > 0 and gamma > 0, got {self.base_lr}, {self.max_lr}, {gamma}"
+            )
         self.gamma = gamma
 
-    def lr(self, epoch, step, history=()):
+    def lr(self, epoch: int, step: int, history: Sequence[float] = ()) -> float:
         cycle = math.floor(1 + step / (2 * self.step_size))
         x = abs(step / self.step_size - 2 * cycle + 1)
         scale = {"triangular": 1.0, "triangular2": 1.0 / 2 ** (cycle - 1), "exp_range": self.gamma**step}[self.mode]
@@ -115,7 +118,9 @@ class Cosine(Schedule):
 
     per_step = True
 
-    def __init__(self, lr0, steps_per_epoch, epochs, warmup_epochs: float = 0.0, min_lr: float = 0.0) -> None:
+    def __init__(
+        self, lr0: float, steps_per_epoch: int, epochs: int, warmup_epochs: float = 0.0, min_lr: float = 0.0
+    ) -> None:
         super().__init__(lr0, steps_per_epoch, epochs)
         if warmup_epochs < 0 or min_lr < 0:
             raise ValueError(f"warmup_epochs and min_lr must be ≥ 0, got {warmup_epochs}, {min_lr}")
@@ -123,7 +128,7 @@ class Cosine(Schedule):
         self.total = max(self.warmup + 1, epochs * self.steps_per_epoch)
         self.min_lr = min_lr
 
-    def lr(self, epoch, step, history=()):
+    def lr(self, epoch: int, step: int, history: Sequence[float] = ()) -> float:
         if step < self.warmup:
             return self.lr0 * (step + 1) / self.warmup
         progress = min(1.0, (step - self.warmup) / (self.total - self.warmup))
@@ -137,7 +142,7 @@ class Plateau(Schedule):
     in a row without improvement, lr ← max(lr·factor, min_lr) and the count restarts."""
 
     def __init__(
-        self, lr0, steps_per_epoch, epochs,
+        self, lr0: float, steps_per_epoch: int, epochs: int,
         factor: float = 0.5, patience: int = 2, min_lr: float = 0.0, threshold: float = 0.0,
     ) -> None:
         super().__init__(lr0, steps_per_epoch, epochs)
@@ -147,7 +152,7 @@ class Plateau(Schedule):
             raise ValueError(f"patience, min_lr and threshold must be ≥ 0, got {patience}, {min_lr}, {threshold}")
         self.factor, self.patience, self.min_lr, self.threshold = factor, patience, min_lr, threshold
 
-    def lr(self, epoch, step, history=()):
+    def lr(self, epoch: int, step: int, history: Sequence[float] = ()) -> float:
         rate, best, bad = self.lr0, -math.inf, 0
         for metric in history[:epoch]:
             if metric > best + self.threshold:

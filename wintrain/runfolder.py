@@ -1,0 +1,255 @@
+"""The run folder: its files, their schema, and the only code that writes or reads them.
+
+A training run owns one folder::
+
+    config.yaml        the resolved config (absolute paths, the tagging scheme resolved)
+    environment.json   seed, versions, platform, start time
+    metrics.jsonl      one JSON row per finished epoch (schema: :class:`MetricsRow`)
+    metrics.csv        the same rows as CSV (columns fixed by the first row)
+    last.npz           everything ``--resume`` needs      (written by :mod:`wintrain.checkpoint`)
+    best.npz           the parameters of the best dev epoch
+    summary.json       best epoch, best dev metrics, test metrics of best.npz, time, versions
+
+Training appends one row per epoch to both metrics files (never re-reading them); plotting,
+comparing and resuming read them back through :func:`read_metrics`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from wintrain import __version__
+from wintrain.config import Config, dump_config
+from wintrain.errors import WintrainError
+
+CONFIG_FILE = "config.yaml"
+ENVIRONMENT_FILE = "environment.json"
+METRICS_FILE = "metrics.jsonl"
+METRICS_CSV = "metrics.csv"
+SUMMARY_FILE = "summary.json"
+LAST = "last.npz"
+BEST = "best.npz"
+RUN_FILES = (METRICS_FILE, METRICS_CSV, SUMMARY_FILE, LAST, BEST)
+
+
+MetricsRow = dict[str, Any]
+"""One epoch of ``metrics.jsonl``: the keys of :data:`METRICS_COLUMNS` (``dev_*`` only with a dev set)."""
+
+METRICS_COLUMNS = {
+    "epoch": "1-based epoch number",
+    "lr": "learning rate at the epoch's end",
+    "train_loss": "mean J over the epoch's applied batches",
+    "epoch_seconds": "training time of the epoch (dev scoring excluded)",
+    "tokens_per_second": "training tokens / epoch_seconds",
+    "skipped_batches": "non-finite batches skipped (train.on_nonfinite: skip_batch)",
+    "dev_accuracy": "token accuracy on dev",
+    "dev_precision": "entity precision on dev (chunk tag sets)",
+    "dev_recall": "entity recall on dev (chunk tag sets)",
+    "dev_f1": "entity F1 on dev (chunk tag sets)",
+    "dev_macro_f1": "macro-averaged per-tag F1 on dev (flat tag sets)",
+    "dev_score": "the number that picks the best epoch: dev_f1 for chunk tag sets, else dev_accuracy",
+}
+"""The schema of ``metrics.jsonl`` and ``metrics.csv``: every column and what it holds (scores in [0, 1])."""
+
+
+def dev_columns(metrics: dict[str, Any], score: float) -> dict[str, float]:
+    """The ``dev_*`` columns of a metrics row: an evaluation's headline numbers and its main ``score``."""
+    row = {"dev_accuracy": float(metrics["accuracy"])}
+    if "entity" in metrics:
+        entity = metrics["entity"]
+        row.update(dev_precision=entity["precision"], dev_recall=entity["recall"], dev_f1=entity["f1"])
+    elif "macro_f1" in metrics:
+        row["dev_macro_f1"] = metrics["macro_f1"]
+    row["dev_score"] = score
+    return row
+
+
+def dev_metric_key(rows: Sequence[dict[str, Any]]) -> str | None:
+    """``dev_f1`` when any row has it, else ``dev_accuracy`` when any row has it, else None."""
+    for key in ("dev_f1", "dev_accuracy"):
+        if any(key in row for row in rows):
+            return key
+    return None
+
+
+def environment(config: Config) -> dict[str, Any]:
+    """What a reproduction needs besides the config: seed and package versions."""
+    import numpy
+    import pydantic
+
+    return {
+        "seed": config.seed,
+        "wintrain": __version__,
+        "numpy": numpy.__version__,
+        "pydantic": pydantic.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "started": datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def default_run_dir(config: Config) -> Path:
+    """``runs/<config name>-<date>-<time>``."""
+    stem = Path(config.source).stem if config.source else "run"
+    return Path("runs") / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The files of one run folder at ``path``."""
+
+    path: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / METRICS_FILE
+
+    @property
+    def last(self) -> Path:
+        return self.path / LAST
+
+    @property
+    def best(self) -> Path:
+        return self.path / BEST
+
+    @classmethod
+    def create(cls, path: Path, force: bool = False) -> RunFolder:
+        """Create the run folder; refuse to overwrite an earlier run unless ``force`` (which clears it)."""
+        if path.exists() and not path.is_dir():
+            raise WintrainError(f"{path}: output.dir exists and is not a folder; choose another --out")
+        holds_run = any((path / name).exists() for name in (LAST, METRICS_FILE, SUMMARY_FILE))
+        if path.is_dir() and holds_run and not force:
+            raise WintrainError(
+                f"{path}: already holds a run; resume it with --resume {path}, choose another --out, "
+                "or pass --force to overwrite it"
+            )
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as error:
+            raise WintrainError(
+                f"{path}: cannot write the run folder ({error.strerror}); choose another --out"
+            ) from None
+        for name in RUN_FILES:  # --force: a fresh run
+            (path / name).unlink(missing_ok=True)
+        return cls(path)
+
+    @classmethod
+    def existing(cls, path: Path) -> RunFolder:
+        """A folder a training run wrote, with a ``last.npz`` to resume from."""
+        folder = cls(Path(path))
+        if not folder.config_file.is_file():
+            raise WintrainError(f"{path}: not a run folder (no {CONFIG_FILE}); pass the folder a training run wrote")
+        if not folder.last.is_file():
+            raise WintrainError(
+                f"{path}: no {LAST} to resume from (the run stopped before its first checkpoint); "
+                "start it again with wintrain train"
+            )
+        return folder
+
+    def start(self, config: Config) -> None:
+        """Write ``config.yaml`` and ``environment.json`` of a new run."""
+        self._write(CONFIG_FILE, dump_config(config))
+        self._write(ENVIRONMENT_FILE, json.dumps(environment(config), indent=2) + "\n")
+
+    def append_metrics(self, row: MetricsRow) -> None:
+        """Add one epoch's row to ``metrics.jsonl`` and ``metrics.csv``."""
+        self._append(METRICS_FILE, json.dumps(row) + "\n")
+        self._append_csv(dict(row))
+
+    def _append_csv(self, row: dict[str, Any]) -> None:
+        """One CSV line; the header (the first row's keys) is written with the first row."""
+        header = _csv_header(self.path / METRICS_CSV)
+        if header is None:
+            header = list(row)
+            self._append(METRICS_CSV, _csv_line(header))
+        self._append(METRICS_CSV, _csv_line(["" if row.get(key) is None else row[key] for key in header]))
+
+    def keep_epochs(self, epochs: int) -> None:
+        """Drop metrics rows of epochs after ``epochs`` (a crash may have written one more than
+        the checkpoint holds) and write the CSV afresh from the rows kept."""
+        if not self.metrics_file.exists():
+            return
+        rows = [row for row in read_metrics(self.path, allow_empty=True) if row.get("epoch", 0) <= epochs]
+        self._write(METRICS_FILE, "".join(json.dumps(row) + "\n" for row in rows))
+        (self.path / METRICS_CSV).unlink(missing_ok=True)
+        for row in rows:
+            self._append_csv(row)
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        self._write(SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+
+    def clear_summary(self) -> None:
+        (self.path / SUMMARY_FILE).unlink(missing_ok=True)
+
+    def _write(self, name: str, text: str) -> None:
+        (self.path / name).write_text(text, encoding="utf-8")
+
+    def _append(self, name: str, text: str) -> None:
+        with open(self.path / name, "a", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+
+
+def _csv_line(values: list[Any]) -> str:
+    """One CSV record; numbers written with ``str`` (floats round-trip exactly)."""
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(values)
+    return buffer.getvalue()
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    """The column names of an existing, non-empty CSV file, else None."""
+    try:
+        with open(path, encoding="utf-8", newline="") as stream:
+            return next(csv.reader(stream), None)
+    except FileNotFoundError:
+        return None
+
+
+def read_metrics(run_dir: str | os.PathLike[str], allow_empty: bool = False) -> list[dict[str, Any]]:
+    """The epoch rows of ``run_dir/metrics.jsonl`` (``run_dir`` may also be the file itself).
+
+    Raises:
+        WintrainError: the file is missing, not UTF-8, holds no rows (unless ``allow_empty``),
+            or a line is not a JSON object (the message names ``file:line``).
+    """
+    path = Path(run_dir)
+    if path.is_dir():
+        path = path / METRICS_FILE
+    if not path.exists():
+        raise WintrainError(f"{path}: no such file; give a run folder written by wintrain train")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise WintrainError(f"{path}: not UTF-8 text; the file is damaged") from None
+    rows = [_parse_row(path, number, line) for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
+    if not rows and not allow_empty:
+        raise WintrainError(f"{path}: no epochs recorded yet; wait for the first epoch to finish")
+    return rows
+
+
+def _parse_row(path: Path, number: int, line: str) -> dict[str, Any]:
+    """One JSON object from line ``number`` of ``path``."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise WintrainError(f"{path}:{number}: not valid JSON ({error.msg}); the file is damaged") from None
+    if not isinstance(row, dict):
+        raise WintrainError(f"{path}:{number}: expected a JSON object per epoch, got {type(row).__name__}")
+    return row

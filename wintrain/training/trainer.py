@@ -1,0 +1,259 @@
+"""The trainer: one set-up (:func:`prepare`), one training step (:meth:`Trainer.step`), epochs of steps.
+
+:func:`prepare` loads everything a config names (data, vectors, model, optimizer, schedule)
+and raises a :class:`~wintrain.errors.WintrainError` before anything is written.
+:meth:`Trainer.step` is *the* training step — word dropout, forward and backward pass,
+non-finite check, gradient clipping, optimizer update — used alike by training epochs, the
+LR range test and the profiler.  The hot path is vectorised float32 NumPy: one gather, a few
+matrix products and a sparse row update per mini-batch, no Python loop per example.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from wintrain.checkpoint import Checkpoint
+from wintrain.config import Config
+from wintrain.data.dataset import Encoded, Encoder
+from wintrain.data.load import load_corpora, load_encoder_and_vectors
+from wintrain.data.reader import Corpus
+from wintrain.data.tags import infer_scheme
+from wintrain.errors import TrainingDiverged
+from wintrain.evaluation.evaluate import evaluate_encoded
+from wintrain.nn.build import TableCoverage, build_model
+from wintrain.nn.model import WindowClassifier
+from wintrain.training.events import StepDone, StopRequest
+from wintrain.training.optimizers import OPTIMIZERS, Optimizer, clip_global_norm, global_norm
+from wintrain.training.schedules import SCHEDULES, Schedule
+
+
+# ----------------------------------------------------------------------------- set-up
+@dataclass
+class Prepared:
+    """Everything loaded and built from a config, before any output is written."""
+
+    config: Config
+    encoder: Encoder
+    corpora: dict[str, Corpus]  # "train", "dev", "test" (those configured)
+    datasets: dict[str, Encoded]
+    model: WindowClassifier
+    coverage: TableCoverage | None
+    optimizer: Optimizer
+    schedule: Schedule
+    shuffle_rng: np.random.Generator
+    model_rng: np.random.Generator  # initialisation, then dropout masks and word dropout
+    load_seconds: float
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.datasets["train"]) / self.config.train.batch_size)
+
+
+def prepare(config: Config, saved: Checkpoint | None = None) -> Prepared:
+    """Load data and vectors and build model, optimizer and schedule (nothing written yet).
+
+    With ``saved`` (resuming), the vocabulary and tags come from the checkpoint and no vector
+    file is read: the parameters are restored from the checkpoint afterwards.
+    """
+    started = time.perf_counter()
+    init_seed, shuffle_seed = np.random.SeedSequence(config.seed).spawn(2)
+    model_rng, shuffle_rng = np.random.default_rng(init_seed), np.random.default_rng(shuffle_seed)
+    corpora = load_corpora(config)
+    if saved is None:
+        encoder, vectors = load_encoder_and_vectors(config, corpora["train"])
+    else:
+        encoder, vectors = saved.encoder, None
+    if config.data.scheme == "auto":  # resolved once, so the saved config scores the same way later
+        config.data.scheme = infer_scheme(encoder.tagset.tags, corpora["train"].tag_sentences())
+    datasets = {split: encoder.encode(corpus) for split, corpus in corpora.items()}
+    model, coverage = build_model(config, encoder, model_rng, vectors)
+    optimizer = OPTIMIZERS.build(config.optimizer.name, config.optimizer.params, config.where("optimizer"),
+                                 params=model.parameters())
+    steps_per_epoch = math.ceil(len(datasets["train"]) / config.train.batch_size)
+    schedule = SCHEDULES.build(
+        config.schedule.name, config.schedule.params, config.where("schedule"),
+        lr0=config.optimizer.lr, steps_per_epoch=steps_per_epoch, epochs=config.train.epochs,
+    )
+    return Prepared(config, encoder, corpora, datasets, model, None if saved else coverage, optimizer, schedule,
+                    shuffle_rng, model_rng, time.perf_counter() - started)
+
+
+# ----------------------------------------------------------------------------- state
+@dataclass
+class TrainerState:
+    """Everything besides parameters and optimizer state that an exact resume needs.
+
+    ``epoch`` epochs are complete and ``step`` batches of the next one are done;
+    ``epoch_rng`` is the shuffle generator's state *before* that epoch's permutation was
+    drawn, so the interrupted epoch's order is recomputed exactly.
+    """
+
+    epoch: int = 0
+    step: int = 0
+    global_step: int = 0
+    history: list[float] = field(default_factory=list)  # dev main score per finished epoch
+    best_score: float = -math.inf
+    best_epoch: int = 0
+    best_dev: dict[str, Any] = field(default_factory=dict)
+    epochs_without_improvement: int = 0
+    epoch_loss_sum: float = 0.0
+    epoch_examples: int = 0
+    skipped_batches: int = 0
+    epoch_rng: dict[str, Any] = field(default_factory=dict)
+    shuffle_rng: dict[str, Any] = field(default_factory=dict)
+    model_rng: dict[str, Any] = field(default_factory=dict)
+    train_seconds: float = 0.0
+    finished: bool = False
+
+    def end_epoch(self, epoch: int) -> None:
+        """Mark ``epoch`` complete and reset the per-epoch counters (the next epoch starts at step 0)."""
+        self.epoch, self.step = epoch, 0
+        self.epoch_loss_sum, self.epoch_examples, self.skipped_batches = 0.0, 0, 0
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"state": np.array(json.dumps(asdict(self)))}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> TrainerState:
+        return cls(**json.loads(str(arrays["state"])))
+
+
+class Interrupted(Exception):
+    """Raised inside an epoch when a :class:`StopRequest` is set (after a finished batch)."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One training step: ``loss`` is J of the batch before the update (non-finite when the step
+    was skipped), ``applied`` whether the optimizer updated the parameters."""
+
+    loss: float
+    gradient_norm: float
+    applied: bool
+
+
+def cycled_batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Endless batches of example indices: shuffled epochs of ``n`` examples back to back."""
+    while True:
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            yield order[start:start + batch_size]
+
+
+# ----------------------------------------------------------------------------- trainer
+class Trainer:
+    """Runs training steps and epochs over a :class:`Prepared` set-up, keeping a :class:`TrainerState`."""
+
+    def __init__(self, prepared: Prepared, state: TrainerState | None = None, stop: StopRequest | None = None) -> None:
+        self.p = prepared
+        self.config = prepared.config
+        self.params = prepared.model.parameters()
+        self.state = state or TrainerState()
+        self.stop = stop or StopRequest()
+        self.on_checkpoint: Any = None  # called with no arguments every checkpoint_every_steps
+        self.unk_probability = self.word_dropout_table()
+
+    def word_dropout_table(self) -> np.ndarray | None:
+        """Per word id, the probability α/(α + count) of replacing it by <unk> (None when off);
+        counts are occurrences in the training data; <pad> and <unk> are never replaced."""
+        alpha = self.config.train.word_dropout
+        if alpha == 0.0:
+            return None
+        words = self.p.datasets["train"].features[0]
+        centre = words[:, words.shape[1] // 2]
+        counts = np.bincount(centre, minlength=len(self.p.encoder.vocab)).astype(np.float64)
+        probability = np.where(counts > 0, alpha / (alpha + counts), 0.0)
+        probability[:2] = 0.0
+        return probability.astype(np.float32)
+
+    def drop_words(self, word_ids: np.ndarray) -> None:
+        """Word dropout on a batch's (B, w) word ids, in place (the batch is a copy)."""
+        assert self.unk_probability is not None
+        hit = self.p.model_rng.random(word_ids.shape, dtype=np.float32) < self.unk_probability[word_ids]
+        word_ids[hit] = self.p.encoder.vocab.unk_id
+
+    def step(self, index: np.ndarray, lr: float) -> StepResult:
+        """Train on the examples ``index`` (B,) with learning rate ``lr``.
+
+        A non-finite loss or gradient skips the update (``train.on_nonfinite: skip_batch``) or
+        raises :class:`~wintrain.errors.TrainingDiverged` (``stop``, the default).
+        """
+        features, targets = self.p.datasets["train"].batch(index)
+        if self.unk_probability is not None:
+            self.drop_words(features[0])
+        assert targets is not None
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are handled below
+            loss, _ = self.p.model.loss_and_grads(features, targets, train=True)
+            norm = global_norm(self.params)
+        if math.isfinite(loss) and math.isfinite(norm):
+            clip = self.config.optimizer.clip_norm
+            if clip is not None:
+                clip_global_norm(self.params, clip, norm)
+            self.p.optimizer.step(lr)
+            return StepResult(loss, norm, True)
+        if self.config.train.on_nonfinite == "skip_batch":
+            return StepResult(loss, norm, False)
+        what, value = ("loss", loss) if not math.isfinite(loss) else ("gradient norm", norm)
+        raise TrainingDiverged(
+            f"training diverged: the {what} is {value} at epoch {self.state.epoch + 1}, step {self.state.step + 1} "
+            f"(lr {lr:.3g}); lower optimizer.lr or set optimizer.clip_norm"
+        )
+
+    def epoch_order(self) -> np.ndarray:
+        """This epoch's example order; remembers the generator state it was drawn from."""
+        n = len(self.p.datasets["train"])
+        if not self.config.train.shuffle:
+            return np.arange(n)
+        rng = self.p.shuffle_rng
+        if self.state.step == 0:
+            self.state.epoch_rng = dict(rng.bit_generator.state)
+        else:  # resuming inside an epoch: redraw the same permutation
+            rng.bit_generator.state = self.state.epoch_rng
+        return rng.permutation(n)
+
+    def train_epoch(self, epoch: int, progress_every: int) -> Iterator[StepDone]:
+        """One pass over the shuffled training set (from ``state.step`` on when resuming);
+        yields a StepDone every ``progress_every`` steps.  The last event's ``loss`` is the
+        mean J of the epoch."""
+        schedule, state = self.p.schedule, self.state
+        batch_size = self.config.train.batch_size
+        order = self.epoch_order()
+        steps = math.ceil(len(order) / batch_size)
+        every = self.config.train.checkpoint_every_steps
+        lr = schedule.lr(epoch - 1, state.global_step, state.history)
+        started, seen_here = time.perf_counter(), 0
+        for step in range(state.step, steps):
+            index = order[step * batch_size:(step + 1) * batch_size]
+            if schedule.per_step:
+                lr = schedule.lr(epoch - 1, state.global_step, state.history)
+            result = self.step(index, lr)
+            if result.applied:
+                state.epoch_loss_sum += result.loss * len(index)
+                state.epoch_examples += len(index)
+            else:
+                state.skipped_batches += 1
+            state.global_step += 1
+            state.step = step + 1
+            seen_here += len(index)
+            if every and state.step % every == 0 and state.step < steps and self.on_checkpoint:
+                self.on_checkpoint()
+            if (step + 1) % progress_every == 0 or step + 1 == steps:
+                elapsed = time.perf_counter() - started
+                mean = state.epoch_loss_sum / max(1, state.epoch_examples)
+                yield StepDone(epoch, step + 1, steps, mean, lr, seen_here / max(elapsed, 1e-9))
+            if self.stop.requested and step + 1 < steps:
+                raise Interrupted()
+
+    def evaluate(self, split: str) -> dict[str, Any]:
+        """The metrics of the current model on a configured split ("dev" or "test")."""
+        p, config = self.p, self.config
+        result = evaluate_encoded(p.model, p.encoder, p.corpora[split], p.datasets[split],
+                                  config.train.eval_batch_size, config.evaluation.decode, config.data.scheme)
+        return result.metrics
