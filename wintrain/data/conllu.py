@@ -1,0 +1,342 @@
+"""Read, inspect and write back CoNLL-U (Universal Dependencies) corpora.
+
+A CoNLL-U file holds one line per word with exactly 10 TAB-separated fields::
+
+    ID  FORM  LEMMA  UPOS  XPOS  FEATS  HEAD  DEPREL  DEPS  MISC
+
+Lines starting with ``#`` are comments (``# sent_id = 1``, ``# text = ...``) and a blank line
+ends a sentence.  The ID field says what a line is:
+
+* ``7``   -- a *syntactic word*: the unit that carries UPOS, XPOS, FEATS, HEAD and DEPREL.
+  These are the tokens of the model: FORM is the token, one chosen field is its tag.
+* ``3-4`` -- a *multiword token*: the surface form (``don't``) of the syntactic words 3 and 4
+  (``do``, ``n't``) that follow it.  Skipped, because its words are already kept and it has
+  no annotation of its own (its tag fields are ``_``); keeping it would count the text twice.
+* ``8.1`` -- an *empty node* of the enhanced dependencies (an elided word).  Skipped, because
+  it is not in the text: a tagger never sees it.
+
+A FORM or tag containing a space (allowed in FORM by some treebanks) cannot be one token of
+the model, whose tagged output is written as ``token TAG`` lines, so :func:`read_conllu`
+refuses it with ``file:line`` and asks to fix the file.  HEAD, DEPS and the ID order are not
+checked: only the fields the tagger uses matter here.  CoNLL-X files (also 10 TAB-separated
+fields, integer IDs, no ranges) are read the same way.
+
+Input is UTF-8 (a leading BOM is dropped), LF or CRLF, plain or gzip (``.gz`` suffix or gzip
+magic bytes).  The file is decoded once and split into lines once; each line costs one
+``str.split('\\t')``.  One parser (:func:`_sentences`) serves :func:`read_conllu`,
+:func:`conllu_forms` and :func:`replace_field`, so they always agree on what a word is.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from wintrain.data.reader import Corpus, decode_utf8, read_bytes, show_line
+from wintrain.errors import WintrainError
+
+TAG_FIELDS = {"upos": 3, "xpos": 4, "feats": 5, "deprel": 7, "misc": 9}
+
+N_FIELDS = 10
+FIELD_NAMES = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
+FORM_FIELD = 1
+GZIP_MAGIC = b"\x1f\x8b"
+_LINES_TO_SNIFF = 20
+
+_MULTIWORD_OR_EMPTY_NODE_ID = re.compile(r"[0-9]+-[0-9]+|[0-9]+\.[0-9]+")
+# Characters a token or tag cannot hold: the plain reader splits ``token TAG`` lines on them.
+_ASCII_BLANK = re.compile("[ \r\f\v]")
+
+Word = tuple[int, list[str]]
+"""A syntactic word: (0-based index of its line in the text, its 10 fields without the line end)."""
+
+
+# --------------------------------------------------------------------------- file access
+
+
+def read_text_file(path: Path | str) -> str:
+    """Return the text of a plain or gzip-compressed UTF-8 file, without a leading BOM.
+
+    Gzip is recognised by the ``.gz`` suffix or the magic bytes ``1f 8b``.
+
+    Raises:
+        WintrainError: the file is missing, unreadable, a broken gzip file or not UTF-8.
+    """
+    path = Path(path)
+    data = read_bytes(path)
+    if path.suffix == ".gz" or data.startswith(GZIP_MAGIC):
+        data = _gunzip(path, data)
+    return decode_utf8(data, str(path))
+
+
+def _gunzip(path: Path, data: bytes) -> bytes:
+    """The decompressed ``data`` of the gzip file ``path``."""
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as error:
+        reason = str(error) or type(error).__name__
+        raise WintrainError(
+            f"{path}: cannot decompress the gzip file ({reason}); check that the file is complete, "
+            "or give the uncompressed file"
+        ) from None
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _sentences(text: str, name: str) -> Iterator[list[Word]]:
+    """Yield the sentences of CoNLL-U ``text`` as lists of syntactic words, in file order.
+
+    Comments, multiword-token ranges (``3-4``), empty nodes (``8.1``) and blank lines yield
+    nothing; a run of blank lines or a sentence of only skipped lines yields no empty sentence.
+    Line indices count LF-terminated lines of ``text`` from 0; a CR before the LF is not part
+    of the fields.  ``name`` (a path or ``<text>``) prefixes error messages.
+
+    Raises:
+        WintrainError: a line that is not a comment, blank or 10 TAB-separated fields, or an ID
+            that is not an integer, ``a-b`` or ``a.b`` (``name:line``).
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").removesuffix("\r")
+    sentence: list[Word] = []
+    for index, line in enumerate(text.split("\n")):
+        if line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) == N_FIELDS:
+            word_id = fields[0]
+            if word_id.isdigit() and word_id.isascii():
+                sentence.append((index, fields))
+            elif _MULTIWORD_OR_EMPTY_NODE_ID.fullmatch(word_id) is None:
+                raise _bad_id(name, index + 1, line)
+        elif not line or line.isspace():
+            if sentence:
+                yield sentence
+                sentence = []
+        else:
+            raise _bad_field_count(name, index + 1, line, len(fields))
+    if sentence:
+        yield sentence
+
+
+def _bad_field_count(name: str, number: int, line: str, n_fields: int) -> WintrainError:
+    """The error for a word line without exactly 10 TAB-separated fields."""
+    n_columns = len(line.split())
+    if n_fields < N_FIELDS and n_columns >= N_FIELDS:
+        fix = "it looks space-separated: CoNLL-U fields must be separated by TABs"
+    elif n_fields == 1 and 2 <= n_columns <= 5:
+        fix = "it looks like a plain 'token ... tag' line: read a plain CoNLL file with the plain CoNLL format"
+    else:
+        fix = (
+            "a word line has the fields ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC, "
+            "a comment starts with '#', a blank line ends a sentence"
+        )
+    plural = "" if n_fields == 1 else "s"
+    return WintrainError(
+        f"{name}:{number}: expected 10 TAB-separated fields, got {n_fields} field{plural} in {show_line(line)}; "
+        f"fix the line ({fix})"
+    )
+
+
+def _bad_id(name: str, number: int, line: str) -> WintrainError:
+    """The error for a word line whose ID is none of ``7``, ``3-4``, ``8.1``."""
+    word_id = line.split("\t", 1)[0]
+    return WintrainError(
+        f"{name}:{number}: ID {word_id!r} is not a word number (7), a multiword range (3-4) or an "
+        f"empty node (8.1) in {show_line(line)}; fix the ID field (the first TAB-separated field)"
+    )
+
+
+def _tag_column(tag_field: str, name: str) -> int:
+    """The field index of ``tag_field`` (a key of :data:`TAG_FIELDS`)."""
+    try:
+        return TAG_FIELDS[tag_field]
+    except (KeyError, TypeError):
+        raise WintrainError(
+            f"{name}: unknown CoNLL-U tag_field {tag_field!r}; choose one of {', '.join(TAG_FIELDS)}"
+        ) from None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_conllu(path: Path | str, tag_field: str = "upos") -> Corpus:
+    """Read a CoNLL-U file into a :class:`Corpus` of syntactic words.
+
+    Args:
+        path: a ``.conllu`` file, plain or gzip, UTF-8 (BOM and CRLF accepted).
+        tag_field: which field is the tag: one of ``upos``, ``xpos``, ``feats``, ``deprel``,
+            ``misc`` (the keys of :data:`TAG_FIELDS`).
+
+    Returns:
+        A corpus whose N tokens are the FORMs of the syntactic words (integer IDs), its tags the
+        chosen field of the same lines, its sentences split at blank lines and ``lines`` the
+        1-based line numbers of the words.  Comments, multiword ranges and empty nodes are skipped.
+
+    Raises:
+        WintrainError: an unknown ``tag_field``; a missing/unreadable/non-UTF-8 file; a malformed
+            line or ID; a FORM or tag that is empty or contains a space; no words; or a tag field
+            that is ``_`` on every word (not annotated) -- all as one ``file:line`` line.
+    """
+    path = Path(path)
+    name = str(path)
+    tag_column = _tag_column(tag_field, name)
+    tokens: list[str] = []
+    tags: list[str] = []
+    lines: list[int] = []
+    starts = [0]
+    for sentence in _sentences(read_text_file(path), name):
+        for index, fields in sentence:
+            tokens.append(fields[FORM_FIELD])
+            tags.append(fields[tag_column])
+            lines.append(index)
+        starts.append(len(tokens))
+    if not tokens:
+        raise WintrainError(
+            f"{path} contains no words; expected CoNLL-U word lines (10 TAB-separated fields, integer ID) "
+            "with a blank line after each sentence"
+        )
+    line_numbers = np.array(lines, dtype=np.int32) + 1
+    _check_single_tokens(name, tokens, line_numbers, "FORM", "fix the file, e.g. replace the spaces by '_'")
+    field = FIELD_NAMES[tag_column]
+    _check_single_tokens(name, tags, line_numbers, field, "choose another tag_field or fix the file")
+    if tags.count("_") == len(tags):
+        raise WintrainError(
+            f"{path}: the {field} field is '_' (unannotated) on every word; choose another tag_field "
+            f"(one of {', '.join(TAG_FIELDS)}) or use an annotated file"
+        )
+    return Corpus(
+        path=path,
+        tokens=tokens,
+        tags=tags,
+        sentence_starts=np.array(starts, dtype=np.int64),
+        lines=line_numbers,
+    )
+
+
+def _check_single_tokens(name: str, values: list[str], line_numbers: np.ndarray, field: str, fix: str) -> None:
+    """Raise a ``name:line`` WintrainError for the first of ``values`` that is empty or holds a blank.
+
+    ``values`` (N,) are one field of the N words, ``line_numbers`` (N,) their 1-based lines.
+    """
+    if "" in values:
+        position = values.index("")
+        raise WintrainError(
+            f"{name}:{line_numbers[position]}: the {field} field is empty; CoNLL-U writes '_' for "
+            f"an empty field: {fix}"
+        )
+    if _ASCII_BLANK.search("\t".join(values)) is None:
+        return
+    position = next(i for i, value in enumerate(values) if _ASCII_BLANK.search(value))
+    raise WintrainError(
+        f"{name}:{line_numbers[position]}: the {field} {values[position]!r} contains a space, but a token "
+        f"and its tag must each be one word (the tagger writes 'token TAG' lines); {fix}"
+    )
+
+
+def conllu_forms(text: str, *, name: str = "<text>") -> list[list[str]]:
+    """The sentences of CoNLL-U ``text`` as lists of FORMs of the syntactic words (for tagging).
+
+    ``name`` (e.g. the file path) prefixes error messages.  FORMs are returned as they are, even
+    with spaces.  ``len`` of the flattened result is the number of values
+    :func:`replace_field` expects for the same text.
+
+    Raises:
+        WintrainError: a malformed line or ID (``name:line``).
+    """
+    text = text.removeprefix("\ufeff")
+    return [[fields[FORM_FIELD] for _, fields in sentence] for sentence in _sentences(text, name)]
+
+
+# --------------------------------------------------------------------------- sniffing
+
+
+def looks_like_conllu(text: str) -> bool:
+    """Whether ``text`` looks like CoNLL-U rather than plain ``token ... tag`` lines.
+
+    Checks the first :data:`_LINES_TO_SNIFF` lines that are neither blank nor comments: True when
+    more than half of them have 10 TAB-separated fields and an integer, ``a-b`` or ``a.b`` first
+    field (so one malformed line does not hide a CoNLL-U file from the check).
+    """
+    checked = matching = 0
+    for line in _leading_lines(text.removeprefix("\ufeff")):
+        line = line.removesuffix("\r")
+        if line.startswith("#") or not line.strip():
+            continue
+        fields = line.split("\t")
+        word_id = fields[0]
+        is_id = (word_id.isdigit() and word_id.isascii()) or _MULTIWORD_OR_EMPTY_NODE_ID.fullmatch(word_id)
+        matching += len(fields) == N_FIELDS and bool(is_id)
+        checked += 1
+        if checked == _LINES_TO_SNIFF:
+            break
+    return checked > 0 and 2 * matching > checked
+
+
+def _leading_lines(text: str) -> Iterator[str]:
+    """The LF-separated lines of ``text`` one by one, without splitting all of a large text."""
+    begin = 0
+    while begin <= len(text):
+        end = text.find("\n", begin)
+        if end < 0:
+            end = len(text)
+        yield text[begin:end]
+        begin = end + 1
+
+
+def conllu_hint(path: Path | str) -> str:
+    """The message for a CoNLL-U file given to the plain CoNLL reader (for a WintrainError)."""
+    return (
+        f"{path} looks like CoNLL-U (10 tab-separated fields, integer first field); "
+        "name it *.conllu or set data.format: conllu"
+    )
+
+
+# --------------------------------------------------------------------------- writing back
+
+
+def replace_field(text: str, tag_field: str, new_tags: Sequence[str], *, name: str = "<text>") -> str:
+    """Return CoNLL-U ``text`` with the ``tag_field`` of every syntactic word set to a new value.
+
+    Args:
+        text: the original file text (e.g. from :func:`read_text_file`).
+        tag_field: a key of :data:`TAG_FIELDS` (``upos``, ``xpos``, ``feats``, ``deprel``, ``misc``).
+        new_tags: (N,) one value per syntactic word (integer ID) in file order, i.e. the flattened
+            :func:`conllu_forms` order; no TAB, line break or empty value.
+        name: the file the text came from, for error messages.
+
+    Only that field of the word lines changes: comments, multiword ranges, empty nodes, blank
+    lines, the other fields, a leading BOM and the line ends (LF or CRLF, final newline or not)
+    are kept byte for byte.
+
+    Raises:
+        WintrainError: an unknown ``tag_field``, a malformed line, a count of ``new_tags`` that
+            differs from the number of words, or a value that would break the line.
+    """
+    column = _tag_column(tag_field, name)
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    body = text[len(bom):]
+    word_lines = [index for sentence in _sentences(body, name) for index, _ in sentence]
+    if len(word_lines) != len(new_tags):
+        raise WintrainError(
+            f"{name}: got {len(new_tags)} new {FIELD_NAMES[column]} values for {len(word_lines)} syntactic words; "
+            "give one value per syntactic word (integer ID), in file order"
+        )
+    lines = body.split("\n")
+    for index, value in zip(word_lines, new_tags, strict=True):
+        if not value or "\t" in value or "\n" in value or "\r" in value:
+            raise WintrainError(
+                f"{name}:{index + 1}: cannot write {FIELD_NAMES[column]} {value!r} (empty, TAB or line break); "
+                "write '_' for no value"
+            )
+        line = lines[index]
+        line_end = "\r" if line.endswith("\r") else ""
+        fields = line.removesuffix("\r").split("\t")
+        fields[column] = value
+        lines[index] = "\t".join(fields) + line_end
+    return bom + "\n".join(lines)
