@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains on real data or runs whole commands
+
 
 def wintrain(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "wintrain", *map(str, args)], capture_output=True, text=True,

@@ -10,6 +10,8 @@ from wintrain.training.run import train
 
 from conftest import REPO, shared_or_skip
 
+pytestmark = pytest.mark.slow  # trains on real data or runs whole commands
+
 
 def test_quickstart_learns_the_synthetic_corpus(tmp_path):
     config = load_config(REPO / "configs" / "quickstart.yaml", ["train.epochs=4"])

@@ -85,6 +85,7 @@ def test_sweep_records_failures_goes_on_and_resumes(tiny_data, tmp_path):
     assert len(stopped.records) == 2
 
 
+@pytest.mark.slow
 def test_two_processes_give_the_same_results_as_one(tiny_data, tmp_path):
     config = load_config(tiny_data["config"], ["train.epochs=1"])
     trials = [{"optimizer.lr": lr} for lr in lr_grid(1e-3, 1e-1)]
@@ -93,6 +94,7 @@ def test_two_processes_give_the_same_results_as_one(tiny_data, tmp_path):
     assert comparable(serial.records) == comparable(parallel.records)
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_table(tiny_data, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     config = load_config(tiny_data["config"], ["train.epochs=1"])
@@ -112,6 +114,7 @@ def test_range_test_suggests_a_finite_rate_and_leaves_nothing_behind(tiny_data):
     assert result.suggestion is not None and 1e-5 < result.suggestion < 10
 
 
+@pytest.mark.slow
 def test_sweep_lr_cli_writes_the_chosen_config(tiny_data, tmp_path):
     import subprocess
     import sys

@@ -119,7 +119,7 @@ def render_plain(events: Iterable[Event], console: Console) -> dict[str, Any]:
         elif isinstance(event, RunDone):
             summary = event.summary
             for line in summary_lines(event, records):
-                console.print(line, highlight=False, markup=False)
+                console.print(line, highlight=False, markup=False, soft_wrap=True)
     return summary
 
 
@@ -145,7 +145,7 @@ def render_rich(events: Iterable[Event], console: Console) -> dict[str, Any]:
         for event in events:
             if isinstance(event, RunInterrupted):
                 progress.stop()
-                console.print(interrupted_line(event), highlight=False)
+                console.print(interrupted_line(event), highlight=False, soft_wrap=True)
                 summary = {"interrupted": True}
             elif isinstance(event, RunStarted):
                 for line in describe_start(event):
@@ -181,7 +181,7 @@ def render_rich(events: Iterable[Event], console: Console) -> dict[str, Any]:
                 if table is not None:
                     console.print(table)
                 for line in summary_lines(event, records):
-                    console.print(line, highlight=False, markup=False)
+                    console.print(line, highlight=False, markup=False, soft_wrap=True)
     return summary
 
 

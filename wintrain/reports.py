@@ -15,7 +15,7 @@ from rich.table import Table
 from wintrain.data.check import DataReport, report_rows
 from wintrain.nn.gradcheck import GradCheck
 from wintrain.nn.graph import Node
-from wintrain.training.profile import NodeTime
+from wintrain.training.profile import Profile
 
 MAX_CONFUSION_LABELS = 20
 
@@ -53,9 +53,10 @@ def print_evaluation(metrics: dict[str, Any], console: Console) -> None:
         console.print(matrix)
 
 
-def print_graph(nodes: Sequence[Node], times: Sequence[NodeTime], batch: int, steps: int, console: Console) -> None:
+def print_graph(nodes: Sequence[Node], profile: Profile | None, batch: int, console: Console) -> None:
     """``wintrain graph``: one row per node (shape, parameters, FLOPs per token) and, when profiled,
     each node's share of the measured time."""
+    times = profile.times if profile else []
     measured = {t.name: t for t in times}
     total_time = sum(t.forward_seconds + t.backward_seconds for t in times) or 1.0
     columns = ["node", "output shape", "parameters", "forward FLOPs/token", "backward FLOPs/token"]
@@ -84,11 +85,12 @@ def print_graph(nodes: Sequence[Node], times: Sequence[NodeTime], batch: int, st
         total_row += [share(sum(t.forward_seconds for t in times)), share(sum(t.backward_seconds for t in times))]
     table.add_row(*total_row, style="bold")
     console.print(table)
-    if times:
-        per_step = total_time / steps
-        console.print(f"measured {steps} steps: {1000 * per_step:.2f} ms per step, "
-                      f"{(forward + backward) * batch / per_step / 1e9:.2f} GFLOP/s of matrix products",
-                      highlight=False)
+    if profile:
+        per_step = profile.wall_seconds / profile.steps
+        console.print(f"measured {profile.steps} steps: {1000 * per_step:.2f} ms per step, "
+                      f"{(forward + backward) * batch / per_step / 1e9:.2f} GFLOP/s of matrix products; "
+                      f"the nodes above account for {100 * profile.measured_seconds / profile.wall_seconds:.0f}% "
+                      "of the time", highlight=False)
 
 
 def print_gradcheck(results: Sequence[GradCheck], tolerance: float, console: Console) -> list[str]:

@@ -4,12 +4,14 @@ import pytest
 from wintrain.nn.layers import Affine, Embedding, L2Penalty, Parameter, SoftmaxCrossEntropy, WindowConcat, scatter_rows
 
 
-def test_scatter_rows_equals_add_at():
+@pytest.mark.parametrize("table_rows", [None, 65_536, 400_000], ids=["unknown", "uint16 radix sort", "int sort"])
+def test_scatter_rows_equals_add_at(table_rows):
     rng = np.random.default_rng(0)
-    ids = rng.integers(0, 30, 500)
-    values = rng.normal(size=(500, 4))
-    rows, sums = scatter_rows(ids, values)
-    expected = np.zeros((30, 4))
+    high = 65_536 if table_rows == 65_536 else (table_rows or 30)
+    ids = np.concatenate([rng.integers(0, high, 500), [high - 1, high - 1, 0]]).astype(np.int32)
+    values = rng.normal(size=(len(ids), 4))
+    rows, sums = scatter_rows(ids, values, table_rows)
+    expected = np.zeros((high, 4))
     np.add.at(expected, ids, values)
     assert np.array_equal(rows, np.unique(ids))
     np.testing.assert_allclose(sums, expected[rows])

@@ -7,7 +7,7 @@ import pytest
 
 from wintrain.checkpoint import load_checkpoint
 from wintrain.config import load_config
-from wintrain.errors import WintrainError
+from wintrain.errors import TrainingDiverged, WintrainError
 from wintrain.evaluation.evaluate import evaluate_checkpoint
 from wintrain.training.events import EpochDone, RunDone, RunStarted, StepDone
 from wintrain.training.run import run, train
@@ -74,8 +74,29 @@ def test_existing_run_folder_is_not_overwritten(tiny_data, tmp_path):
 def test_diverging_loss_is_a_clear_error(tiny_data, tmp_path):
     config = load_config(tiny_data["config"], ["optimizer.name=sgd", "optimizer.lr=1e38", "model.activation=relu",
                                                "train.epochs=2"])
-    with pytest.raises(WintrainError, match="lower optimizer.lr"):
+    with pytest.raises(WintrainError, match="lower optimizer.lr") as stopped:
         train(config, tmp_path / "run")
+    assert str(stopped.value).endswith("(no checkpoint was written yet)")
+    assert not (tmp_path / "run" / "last.npz").exists()
+
+
+def test_divergence_after_a_good_epoch_names_the_checkpoints_that_hold_it(tiny_data, tmp_path, monkeypatch):
+    from wintrain.training.trainer import Trainer
+
+    config = load_config(tiny_data["config"], ["train.epochs=3"])
+    original = Trainer.step
+
+    def diverge_in_epoch_two(self, index, lr):
+        result = original(self, index, lr)
+        if self.state.epoch == 1 and self.state.step == 2:
+            raise TrainingDiverged("training diverged: the loss is nan at epoch 2, step 3 (lr 0.01)")
+        return result
+
+    monkeypatch.setattr(Trainer, "step", diverge_in_epoch_two)
+    with pytest.raises(TrainingDiverged) as stopped:
+        train(config, tmp_path / "run")
+    assert str(stopped.value).endswith("(last.npz holds epoch 1, best.npz epoch 1)")
+    assert (tmp_path / "run" / "best.npz").exists()
 
 
 def test_pos_style_tags_report_accuracy_and_macro_f1(tiny_data, tmp_path):

@@ -46,6 +46,7 @@ def finish_resumed(out):
     return load_checkpoint(out / "last.npz")
 
 
+@pytest.mark.slow
 def test_sigkill_at_a_random_point_then_resume_is_bit_identical(tmp_path, uninterrupted):
     rng = np.random.default_rng(int(time.time()))
     for attempt in range(6):
@@ -69,6 +70,7 @@ def test_sigkill_at_a_random_point_then_resume_is_bit_identical(tmp_path, uninte
     pytest.fail("training always finished before it could be killed")
 
 
+@pytest.mark.slow
 def test_sigint_saves_prints_how_to_resume_and_exits_130(tmp_path, uninterrupted):
     out = tmp_path / "run"
     process = start_training(out)
@@ -85,6 +87,7 @@ def test_sigint_saves_prints_how_to_resume_and_exits_130(tmp_path, uninterrupted
     assert_same_arrays(finish_resumed(out).model_arrays, uninterrupted.model_arrays)
 
 
+@pytest.mark.slow
 def test_sigkill_while_writing_checkpoints_leaves_them_loadable(tmp_path):
     config = load_config(QUICKSTART, ["model.hidden=[40]"])
     train(config, tmp_path / "seed")

@@ -27,6 +27,7 @@ def mean_loss(prepared, rows):
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS.names())
 @pytest.mark.parametrize("schedule", SCHEDULES.names())
+@pytest.mark.slow
 def test_one_epoch_on_shipped_data_lowers_the_loss(optimizer, schedule):
     config = load_config(QUICKSTART, [f"optimizer.name={optimizer}", f"schedule.name={schedule}",
                                       f"optimizer.lr={LEARNING_RATES.get(optimizer, 0.003)}", "train.epochs=1",
@@ -61,8 +62,9 @@ def test_graph_flops_match_the_lecture_model():
 
 def test_profile_shares_add_up_to_everything_measured():
     prepared = prepare(load_config(QUICKSTART))
-    nodes, times = profile_steps(prepared, steps=20)
-    total = sum(t.forward_seconds + t.backward_seconds for t in times)
-    assert total > 0
-    assert {t.name for t in times} >= {"affine hidden1", "concat window", "optimizer step"}
-    assert all(t.forward_seconds >= 0 and t.backward_seconds >= 0 for t in times)
+    profile = profile_steps(prepared, steps=40)
+    assert {t.name for t in profile.times} >= {"affine hidden1", "concat window", "optimizer step", "batch gather"}
+    assert all(t.forward_seconds >= 0 and t.backward_seconds >= 0 for t in profile.times)
+    # the timed nodes are disjoint parts of the steps: together no more than the wall time, and
+    # most of it (the rest is Python between the nodes: word dropout, the gradient norm, the loop)
+    assert 0.5 * profile.wall_seconds < profile.measured_seconds <= profile.wall_seconds

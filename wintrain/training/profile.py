@@ -26,6 +26,21 @@ class NodeTime:
     backward_seconds: float
 
 
+@dataclass(frozen=True)
+class Profile:
+    """The graph's nodes, the time measured in each (then the optimizer and the batch gather), and
+    the wall time of all the steps: what the nodes leave out of it is Python between the nodes."""
+
+    nodes: list[Node]
+    times: list[NodeTime]
+    steps: int
+    wall_seconds: float
+
+    @property
+    def measured_seconds(self) -> float:
+        return sum(t.forward_seconds + t.backward_seconds for t in self.times)
+
+
 def _timed(function: Callable[..., Any], bucket: list[float]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -37,11 +52,10 @@ def _timed(function: Callable[..., Any], bucket: list[float]) -> Callable[..., A
     return wrapper
 
 
-def profile_steps(prepared: Prepared, steps: int = 300) -> tuple[list[Node], list[NodeTime]]:
+def profile_steps(prepared: Prepared, steps: int = 300) -> Profile:
     """Run ``steps`` real training steps (:meth:`Trainer.step`: parameters change) and time each node.
 
-    Returns the graph's nodes and, in the same order, the measured times, followed by the
-    optimizer and the batch gather.  Call it on a freshly prepared set-up, not a trained one.
+    Call it on a freshly prepared set-up, not a trained one.
     """
     model, optimizer = prepared.model, prepared.optimizer
     nodes = describe(model, prepared.config.train.batch_size)
@@ -61,9 +75,11 @@ def profile_steps(prepared: Prepared, steps: int = 300) -> tuple[list[Node], lis
     trainer = Trainer(prepared)
     batches = cycled_batches(len(data), prepared.config.train.batch_size, prepared.shuffle_rng)
     lr = prepared.config.optimizer.lr
+    started = time.perf_counter()
     for _ in range(steps):
         trainer.step(next(batches), lr)
+    wall = time.perf_counter() - started
     times = [NodeTime(n.name, buckets[n.name][0][0], buckets[n.name][1][0]) for n in timed]
     times.append(NodeTime("optimizer step", 0.0, optimizer_bucket[0]))
     times.append(NodeTime("batch gather", gather_bucket[0], 0.0))
-    return nodes, times
+    return Profile(nodes, times, steps, wall)

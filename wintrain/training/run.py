@@ -68,7 +68,7 @@ class Run:
         epoch, step = self.last_saved
         last = f"{LAST} holds epoch {epoch}" if not step else f"{LAST} holds step {step} of epoch {epoch + 1}"
         best = f", {BEST} epoch {state.best_epoch}" if state.best_epoch else ""
-        return f"{last}{best}; resume with: wintrain train --resume {self.folder.path}"
+        return f"{last}{best}"
 
     def events(self) -> Iterator[Event]:
         try:

@@ -1,0 +1,104 @@
+"""The ``wintrain`` command line: parses arguments, calls library functions, prints.
+
+One module per group of commands (``train``; ``tag``: eval and predict; ``tune``: sweeps;
+``inspect``: check, graph, gradcheck, plot, config files), all on one typer ``app``.  User
+mistakes raise :class:`~wintrain.errors.WintrainError` (and bad arguments a usage error);
+:func:`main` catches both once and prints one line (exit 2).  ``--debug`` shows the
+traceback instead.  Libraries are imported inside each command, after the BLAS thread count
+is fixed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from wintrain import __version__
+from wintrain.errors import WintrainError
+
+app = typer.Typer(
+    name="wintrain",
+    help="Train, evaluate and tune window-based word classifiers (CS224n lectures 3-4) in NumPy.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+)
+stdout = Console()
+stderr = Console(stderr=True)
+
+ConfigArg = Annotated[Path, typer.Argument(help="YAML experiment config, e.g. configs/quickstart.yaml.")]
+CheckpointArg = Annotated[Path, typer.Argument(help="A checkpoint written by training, e.g. runs/x/best.npz.")]
+SetOption = Annotated[
+    list[str], typer.Option("--set", help="Override a config key: --set optimizer.lr=0.01 (repeatable).")
+]
+
+# typer may bundle its own copy of click: take the exception classes from typer's public BadParameter
+_USAGE_ERROR: type[Exception] = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError")
+_CLICK_EXCEPTION: type[Exception] = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
+
+
+def use_blas_threads(default: int) -> None:
+    """Fix NumPy's BLAS thread count before numpy is first imported (WINTRAIN_THREADS overrides).
+
+    Training runs many small matrix products: one thread per process, because on a shared
+    2-core machine a second BLAS thread that spin-waits for a busy core made epochs 5-20x
+    slower in our measurements.  Tagging runs a few large ones: all cores.
+    """
+    threads = os.environ.get("WINTRAIN_THREADS", str(default))
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, threads)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"wintrain {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks (for bug reports).")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version.")] = False,
+) -> None:
+    """(``--debug`` is read by :func:`main` before the command runs.)"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one line on stderr and exit 2 for user errors and bad arguments."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="wintrain", standalone_mode=False)
+    except WintrainError as error:
+        if debug:
+            raise
+        stderr.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(error.exit_code)
+    except _USAGE_ERROR as error:  # a bad option or argument: one line, like every user error
+        usage: Any = error
+        if type(usage).__name__ == "NoArgsIsHelpError":  # plain `wintrain`: the help
+            usage.show()
+            sys.exit(0)
+        hint = f"; see {usage.ctx.command_path} --help" if usage.ctx is not None else ""
+        message = " ".join(usage.format_message().split()).rstrip(".")
+        stderr.print(f"error: {message}{hint}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(2)
+    except _CLICK_EXCEPTION as error:
+        other: Any = error
+        other.show()
+        sys.exit(other.exit_code)
+    except typer.Abort:
+        stderr.print("aborted", highlight=False)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+# each module registers its commands on app, in the order --help lists them
+from wintrain.cli import train, tag, tune, inspect  # noqa: E402,F401,I001
