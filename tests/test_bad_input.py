@@ -94,7 +94,31 @@ CASES = [
     ("existing run folder", lambda t, d, r: ["train", str(d["config"]), "--out", str(r)], ["{r}", "--force"]),
     ("resume without a run", lambda t, d, r: ["train", "--resume", str(t)], ["not a run folder"]),
     ("bad --set syntax", lambda t, d, r: ["train", str(d["config"]), "--set", "optimizer.lr"], ["KEY=VALUE"]),
+    ("run folder in use", lambda t, d, r: (hold(t / "busy"), ["train", str(d["config"]), "--out", str(t / "busy")])[1],
+     ["busy: in use by process", "wait for it to finish"]),
+    ("resume of a run in use", lambda t, d, r: (hold(r), ["train", "--resume", str(r)])[1], ["in use by process"]),
+    ("tag listed twice", lambda t, d, r: ["train", str(d["config"]), "--set", "data.tags=[O, B-PER, O, B-LOC]"],
+     ["data.tags", "listed more than once: O"]),
+    ("unknown option", lambda t, d, r: ["train", str(d["config"]), "--epochs", "3"],
+     ["No such option: --epochs", "see wintrain train --help"]),
 ]
+
+HELD = []
+
+
+def hold(folder: Path) -> None:
+    """Lock ``folder`` as a live run would (released after the test)."""
+    from wintrain.runfolder import FolderLock
+
+    folder.mkdir(exist_ok=True)
+    HELD.append(FolderLock(folder).acquire().announce())
+
+
+@pytest.fixture(autouse=True)
+def release_held_locks():
+    yield
+    while HELD:
+        HELD.pop().release()
 
 
 @pytest.mark.parametrize("name, setup, needles", CASES, ids=[c[0] for c in CASES])

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 import pytest
 
 from wintrain.config import config_from_dict
 from wintrain.errors import WintrainError
 from wintrain.runfolder import METRICS_COLUMNS, RunFolder, dev_columns, read_metrics
+
+from conftest import error_of
 
 ROWS = [
     {"epoch": 1, "lr": 0.01, "train_loss": 0.9, "skipped_batches": 0, "dev_accuracy": 0.7, "dev_f1": 0.5},
@@ -75,13 +78,35 @@ def test_keep_epochs_drops_later_rows_from_both_files(tmp_path):
 def test_create_refuses_a_used_folder_unless_forced(tmp_path):
     folder = RunFolder.create(tmp_path / "run")
     folder.append_metrics(ROWS[0])
+    folder.release()
     with pytest.raises(WintrainError, match="already holds a run; resume it with --resume"):
         RunFolder.create(tmp_path / "run")
-    RunFolder.create(tmp_path / "run", force=True)
+    RunFolder.create(tmp_path / "run", force=True).release()
     assert not (tmp_path / "run" / "metrics.jsonl").exists()
     (tmp_path / "file").write_text("")
     with pytest.raises(WintrainError, match="not a folder"):
         RunFolder.create(tmp_path / "file")
+
+
+def test_a_locked_folder_is_refused_even_with_force_and_free_again_after_release(tmp_path):
+    holder = RunFolder.create(tmp_path / "run")
+    message = error_of(RunFolder.create, tmp_path / "run", force=True)
+    assert message.startswith(f"{tmp_path / 'run'}: in use by process {os.getpid()} (")
+    assert "wait for it to finish or stop it" in message
+    (tmp_path / "run" / "config.yaml").write_text("")
+    (tmp_path / "run" / "last.npz").write_text("")
+    assert "in use by process" in error_of(RunFolder.existing, tmp_path / "run")
+    holder.release()
+    RunFolder.existing(tmp_path / "run").release()
+
+
+def test_a_torn_last_metrics_line_is_dropped_on_resume(tmp_path):
+    folder = RunFolder.create(tmp_path / "run")
+    folder.append_metrics(ROWS[0])
+    with open(folder.metrics_file, "a") as stream:
+        stream.write('{"epoch": 2, "lr": 0.0')  # a write cut short by a full disk
+    folder.keep_epochs(1)
+    assert read_metrics(folder.path) == [ROWS[0]]
 
 
 def test_existing_needs_config_and_last_checkpoint(tmp_path):

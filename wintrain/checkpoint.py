@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +71,10 @@ def save_checkpoint(
     arrays.update({f"optimizer/{name}": value for name, value in (optimizer_arrays or {}).items()})
     arrays.update({f"trainer/{name}": value for name, value in (trainer_arrays or {}).items()})
     path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # os.open with mode 0o666 lets the umask decide the file's permissions, as for any new file
+    # (tempfile.mkstemp would make checkpoints 0600, unreadable to the rest of a group)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             np.savez(handle, **arrays)  # type: ignore[arg-type]  # (numpy stubs mistype **arrays)

@@ -22,7 +22,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from wintrain.errors import WintrainError
+from wintrain.errors import WintrainError, listed, shown
 from wintrain.registry import did_you_mean
 
 
@@ -64,7 +64,8 @@ class DataConfig(Section):
     @classmethod
     def _distinct_tags(cls, value: list[str] | None) -> list[str] | None:
         if value is not None and len(set(value)) != len(value):
-            raise ValueError(f"tags must be distinct, got {value}")
+            repeated = sorted({tag for tag in value if value.count(tag) > 1})
+            raise ValueError(f"tags must be distinct; listed more than once: {listed(repeated)}")
         return value
     scheme: Literal["auto", "iob1", "iob2", "iobes"] = Field(
         "auto", description="chunk tagging scheme of B-X/I-X tags (auto: guessed from the training tags)"
@@ -106,7 +107,7 @@ class FeaturesConfig(Section):
     @classmethod
     def _affix_lengths(cls, value: list[int]) -> list[int]:
         if any(length < 1 for length in value) or len(set(value)) != len(value):
-            raise ValueError(f"affix lengths must be distinct positive integers, got {value}")
+            raise ValueError(f"affix lengths must be distinct positive integers, got {shown(value)}")
         return value
 
 
@@ -136,7 +137,7 @@ class ModelConfig(Section):
     @classmethod
     def _positive_sizes(cls, value: list[int]) -> list[int]:
         if any(size <= 0 for size in value):
-            raise ValueError(f"hidden layer sizes must be positive, got {value}")
+            raise ValueError(f"hidden layer sizes must be positive, got {shown(value)}")
         return value
 
 
@@ -313,7 +314,7 @@ def describe_validation_error(error: pydantic.ValidationError, path: Path | str)
     message = first["msg"].removeprefix("Value error, ")
     if not loc:  # a rule across sections
         return f"{path}: {message}"
-    return f"{path}: {key}: {message} (got {first.get('input')!r})"
+    return f"{path}: {key}: {message} (got {shown(first.get('input'))})"
 
 
 def validate_config(raw: dict[str, Any], source: Path | None = None) -> Config:

@@ -26,6 +26,19 @@ class TrainingDiverged(WintrainError):
     exit_code = 1
 
 
+class CannotWrite(WintrainError):
+    """A run could not save (full disk, quota, read-only or forbidden folder); what was saved
+    before stays intact and the message says how to resume (exit 1)."""
+
+    exit_code = 1
+
+
+def shown(value: object, width: int = 60) -> str:
+    """``repr(value)``, cut to ``width`` characters with ``…`` (a value quoted in a message)."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def listed(items: Sequence[object], limit: int = 6) -> str:
     """``"a, b, c"``, or the first ``limit`` items and the count of the rest: ``"a, b, … and 2,993 more"``.
 

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 import pydantic
 
-from wintrain.errors import WintrainError
+from wintrain.errors import WintrainError, listed, shown
 
 T = TypeVar("T")
 
@@ -57,7 +57,7 @@ class Registry(Generic[T]):
             prefix = f"{where}: " if where else ""
             raise WintrainError(
                 f"{prefix}unknown {self.kind} {name!r}{did_you_mean(name, self._entries)}; "
-                f"valid names: {', '.join(self._entries)}"
+                f"valid names: {listed(list(self._entries), limit=12)}"
             )
         return self._entries[name]
 
@@ -79,7 +79,7 @@ class Registry(Generic[T]):
         checked: dict[str, Any] = {}
         for key, value in params.items():
             if key not in accepted:
-                valid = ", ".join(accepted) or "none"
+                valid = listed(list(accepted), limit=12) or "none"
                 raise WintrainError(
                     f"{prefix}{key}: unknown parameter for {self.kind} {name!r}"
                     f"{did_you_mean(key, accepted)}; its parameters are: {valid}"
@@ -89,7 +89,7 @@ class Registry(Generic[T]):
                 checked[key] = pydantic.TypeAdapter(annotation).validate_python(value, strict=False)
             except pydantic.ValidationError as error:
                 reason = error.errors()[0]["msg"]
-                raise WintrainError(f"{prefix}{key}: {reason} (got {value!r})") from None
+                raise WintrainError(f"{prefix}{key}: {reason} (got {shown(value)})") from None
         return checked
 
     def build(self, name: str, params: dict[str, Any] | None = None, where: str = "", /, **fixed: Any) -> T:

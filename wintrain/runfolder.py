@@ -20,6 +20,7 @@ import csv
 import json
 import os
 import platform
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,11 +103,68 @@ def default_run_dir(config: Config) -> Path:
     return Path("runs") / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
+class FolderLock:
+    """An exclusive lock on a folder (a run folder, a sweep's ``--out``) for one process at a time.
+
+    It is an ``fcntl.flock`` on the file ``.lock`` inside the folder, which also records the
+    holder's process id and command line for the message another process gets.  The operating
+    system releases the lock when the holder exits in any way, SIGKILL included, so a lock
+    left by a dead process never blocks.  (Where ``fcntl`` does not exist, nothing is locked.)
+    """
+
+    FILE = ".lock"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.descriptor: int | None = None
+
+    def acquire(self) -> FolderLock:
+        """Take the lock or raise a WintrainError naming the folder and the process that holds it;
+        :meth:`announce` then records this process as the holder."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX
+            return self
+        path = self.folder / self.FILE
+        try:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as error:
+            raise WintrainError(
+                f"{self.folder}: cannot create {self.FILE} ({error.strerror}); choose another folder"
+            ) from None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(descriptor, 4096).decode("utf-8", errors="replace").strip() or "another process"
+            os.close(descriptor)
+            raise WintrainError(
+                f"{self.folder}: in use by {holder}; wait for it to finish or stop it, or choose another folder"
+            ) from None
+        self.descriptor = descriptor
+        return self
+
+    def announce(self) -> FolderLock:
+        """Write this process's id and command line into the lock file (for the message others get)."""
+        if self.descriptor is not None:
+            command = " ".join(sys.argv[:6])[:120]
+            os.ftruncate(self.descriptor, 0)
+            os.pwrite(self.descriptor, f"process {os.getpid()} ({command})\n".encode(), 0)
+        return self
+
+    def release(self) -> None:
+        """Give the lock up (closing the file releases it)."""
+        if self.descriptor is not None:
+            os.close(self.descriptor)
+            self.descriptor = None
+
+
 @dataclass(frozen=True)
 class RunFolder:
-    """The files of one run folder at ``path``."""
+    """The files of one run folder at ``path``, locked for this process while it trains
+    (:meth:`create` and :meth:`existing` take the lock, :meth:`release` gives it up)."""
 
     path: Path
+    lock: FolderLock | None = None
 
     @property
     def config_file(self) -> Path:
@@ -126,15 +184,10 @@ class RunFolder:
 
     @classmethod
     def create(cls, path: Path, force: bool = False) -> RunFolder:
-        """Create the run folder; refuse to overwrite an earlier run unless ``force`` (which clears it)."""
+        """Create and lock the run folder; refuse to overwrite an earlier run unless ``force`` (which
+        clears it) and refuse a folder another process is training in, ``force`` or not."""
         if path.exists() and not path.is_dir():
             raise WintrainError(f"{path}: output.dir exists and is not a folder; choose another --out")
-        holds_run = any((path / name).exists() for name in (LAST, METRICS_FILE, SUMMARY_FILE))
-        if path.is_dir() and holds_run and not force:
-            raise WintrainError(
-                f"{path}: already holds a run; resume it with --resume {path}, choose another --out, "
-                "or pass --force to overwrite it"
-            )
         try:
             path.mkdir(parents=True, exist_ok=True)
             probe = path / ".write-test"
@@ -144,22 +197,36 @@ class RunFolder:
             raise WintrainError(
                 f"{path}: cannot write the run folder ({error.strerror}); choose another --out"
             ) from None
+        lock = FolderLock(path).acquire()
+        holds_run = any((path / name).exists() for name in (LAST, METRICS_FILE, SUMMARY_FILE))
+        if holds_run and not force:
+            lock.release()
+            raise WintrainError(
+                f"{path}: already holds a run; resume it with --resume {path}, choose another --out, "
+                "or pass --force to overwrite it"
+            )
         for name in RUN_FILES:  # --force: a fresh run
             (path / name).unlink(missing_ok=True)
-        return cls(path)
+        return cls(path, lock.announce())
 
     @classmethod
     def existing(cls, path: Path) -> RunFolder:
-        """A folder a training run wrote, with a ``last.npz`` to resume from."""
+        """Lock a folder a training run wrote, with a ``last.npz`` to resume from."""
         folder = cls(Path(path))
         if not folder.config_file.is_file():
             raise WintrainError(f"{path}: not a run folder (no {CONFIG_FILE}); pass the folder a training run wrote")
+        lock = FolderLock(folder.path).acquire()
         if not folder.last.is_file():
+            lock.release()
             raise WintrainError(
                 f"{path}: no {LAST} to resume from (the run stopped before its first checkpoint); "
                 "start it again with wintrain train"
             )
-        return folder
+        return cls(folder.path, lock.announce())
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
     def start(self, config: Config) -> None:
         """Write ``config.yaml`` and ``environment.json`` of a new run."""
@@ -184,7 +251,8 @@ class RunFolder:
         the checkpoint holds) and write the CSV afresh from the rows kept."""
         if not self.metrics_file.exists():
             return
-        rows = [row for row in read_metrics(self.path, allow_empty=True) if row.get("epoch", 0) <= epochs]
+        rows = read_metrics(self.path, allow_empty=True, torn_tail=True)
+        rows = [row for row in rows if row.get("epoch", 0) <= epochs]
         self._write(METRICS_FILE, "".join(json.dumps(row) + "\n" for row in rows))
         (self.path / METRICS_CSV).unlink(missing_ok=True)
         for row in rows:
@@ -222,8 +290,13 @@ def _csv_header(path: Path) -> list[str] | None:
         return None
 
 
-def read_metrics(run_dir: str | os.PathLike[str], allow_empty: bool = False) -> list[dict[str, Any]]:
+def read_metrics(
+    run_dir: str | os.PathLike[str], allow_empty: bool = False, torn_tail: bool = False
+) -> list[dict[str, Any]]:
     """The epoch rows of ``run_dir/metrics.jsonl`` (``run_dir`` may also be the file itself).
+
+    ``torn_tail``: a last line that is not valid JSON is dropped (a write cut short by a full
+    disk or a crash) instead of being an error.
 
     Raises:
         WintrainError: the file is missing, not UTF-8, holds no rows (unless ``allow_empty``),
@@ -238,7 +311,13 @@ def read_metrics(run_dir: str | os.PathLike[str], allow_empty: bool = False) -> 
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise WintrainError(f"{path}: not UTF-8 text; the file is damaged") from None
-    rows = [_parse_row(path, number, line) for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
+    lines = [(number, line) for number, line in enumerate(text.split("\n"), start=1) if line.strip()]
+    if torn_tail and lines:
+        try:
+            json.loads(lines[-1][1])
+        except json.JSONDecodeError:
+            lines.pop()
+    rows = [_parse_row(path, number, line) for number, line in lines]
     if not rows and not allow_empty:
         raise WintrainError(f"{path}: no epochs recorded yet; wait for the first epoch to finish")
     return rows

@@ -34,6 +34,7 @@ import numpy as np
 from wintrain.config import Config, apply_overrides, config_from_dict, parse_override
 from wintrain.errors import TrainingDiverged, WintrainError
 from wintrain.evaluation.evaluate import main_score
+from wintrain.runfolder import FolderLock
 from wintrain.training.trainer import Trainer, cycled_batches, prepare
 
 DIVERGENCE_FACTOR = 4.0  # a trial diverged when its loss ends above 4× its first batch's loss
@@ -271,11 +272,31 @@ def run_sweep(
     fail_fast: bool = False,
     prefer_key: str | None = None,
 ) -> Iterator[SweepEvent]:
-    """Run every trial not yet in ``out/sweep.jsonl``; yield progress; pick the best."""
+    """Run every trial not yet in ``out/sweep.jsonl``; yield progress; pick the best.
+
+    ``out`` is locked while the sweep runs (a second sweep on it is refused with one line)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise WintrainError(f"{out}: cannot create the sweep folder ({error.strerror})") from None
+    lock = FolderLock(out).acquire().announce()
+    try:
+        yield from _run_sweep(config, trials, out, epochs, steps, jobs, scheduler, fail_fast, prefer_key)
+    finally:
+        lock.release()
+
+
+def _run_sweep(
+    config: Config,
+    trials: list[dict[str, Any]],
+    out: Path,
+    epochs: int | None,
+    steps: int | None,
+    jobs: int,
+    scheduler: str | None,
+    fail_fast: bool,
+    prefer_key: str | None,
+) -> Iterator[SweepEvent]:
     check_trials(config, trials)
     log_path = out / "sweep.jsonl"
     finished = read_finished(log_path)

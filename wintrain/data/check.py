@@ -343,7 +343,7 @@ def report_rows(report: DataReport) -> list[tuple[str, str]]:
     """
     forms = "lowercased word forms" if report.lowercase else "word forms"
     rows = [
-        ("tags", f"{len(report.tags)} from {report.tags_from}: {', '.join(report.tags)}"),
+        ("tags", f"{len(report.tags)} from {report.tags_from}: {listed(report.tags, limit=40)}"),
         ("tag scheme", report.scheme),
     ]
     if report.vectors_path is None:
@@ -359,7 +359,8 @@ def report_rows(report: DataReport) -> list[tuple[str, str]]:
             f"min {lengths.min} · median {lengths.median:g} · mean {lengths.mean:.1f} · "
             f"p95 {lengths.p95:g} · max {lengths.max}",
         ))
-        rows.append((f"{name} tags", " · ".join(f"{tag} {count:,}" for tag, count in split.tag_counts.items())))
+        tag_counts = [f"{tag} {count:,}" for tag, count in split.tag_counts.items()]
+        rows.append((f"{name} tags", listed(tag_counts, limit=40).replace(", ", " · ")))
         if split.oov_vectors_tokens is not None:
             rows.append((
                 f"{name} without vector",

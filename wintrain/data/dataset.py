@@ -117,7 +117,7 @@ class Encoder:
             tag = error.args[0]
             line = int(corpus.lines[corpus.tags.index(tag)])
             raise WintrainError(
-                f"{corpus.path}:{line}: tag {tag!r} is not one of the model's {len(self.tagset)} tags "
+                f"{corpus.path}:{line}: tag {tag!r} is not one of the model's {len(self.tagset):,} tags "
                 f"({listed(self.tagset.tags)}); "
                 "fix the file, or when training list every tag in data.tags"
             ) from None

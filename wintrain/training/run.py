@@ -19,7 +19,7 @@ import numpy as np
 from wintrain import __version__
 from wintrain.checkpoint import load_checkpoint, restore_parameters, save_checkpoint
 from wintrain.config import Config, load_config
-from wintrain.errors import TrainingDiverged, WintrainError
+from wintrain.errors import CannotWrite, TrainingDiverged, WintrainError
 from wintrain.evaluation.evaluate import main_score
 from wintrain.runfolder import BEST, LAST, MetricsRow, RunFolder, default_run_dir, dev_columns
 from wintrain.training.events import (
@@ -43,6 +43,7 @@ class Run:
         self.folder = folder
         self.trainer = trainer
         self.last_saved: tuple[int, int] | None = None  # (epoch, step) that last.npz holds
+        self.best_saved = 0  # the epoch best.npz holds (0: none yet)
         trainer.on_checkpoint = self.save_last
 
     def save(self, name: str, resumable: bool) -> None:
@@ -60,21 +61,35 @@ class Run:
         self.save(LAST, resumable=True)
         self.last_saved = (self.trainer.state.epoch, self.trainer.state.step)
 
+    def save_best(self, epoch: int) -> None:
+        self.save(BEST, resumable=False)
+        self.best_saved = epoch
+
     def checkpoints_note(self) -> str:
         """What the run folder holds now, for a message about a run that stopped."""
-        state = self.trainer.state
         if self.last_saved is None:
             return "no checkpoint was written yet"
         epoch, step = self.last_saved
         last = f"{LAST} holds epoch {epoch}" if not step else f"{LAST} holds step {step} of epoch {epoch + 1}"
-        best = f", {BEST} epoch {state.best_epoch}" if state.best_epoch else ""
+        best = f", {BEST} epoch {self.best_saved}" if self.best_saved else ""
         return f"{last}{best}"
 
     def events(self) -> Iterator[Event]:
+        """The run's progress events; the run folder stays locked until they end (or the caller stops)."""
         try:
             yield from self._events()
         except TrainingDiverged as error:
             raise TrainingDiverged(f"{error} ({self.checkpoints_note()})") from None
+        except OSError as error:  # a full disk, a quota, a read-only or forbidden folder
+            what = Path(error.filename).name if error.filename else "a file of the run folder"
+            resume = (f"; free space or fix the folder, then resume with: wintrain train --resume {self.folder.path}"
+                      if self.last_saved else "; free space or fix the folder and start again")
+            raise CannotWrite(
+                f"{self.folder.path}: cannot write {what} ({error.strerror or error}); "
+                f"{self.checkpoints_note()} and stay intact{resume}"
+            ) from None
+        finally:
+            self.folder.release()
 
     def _events(self) -> Iterator[Event]:
         p, trainer, state = self.p, self.trainer, self.trainer.state
@@ -82,7 +97,7 @@ class Run:
         epochs, steps = config.train.epochs, p.steps_per_epoch
         resumed_at = (state.epoch, state.step) if state.global_step else None
         if resumed_at:
-            self.last_saved = resumed_at
+            self.last_saved, self.best_saved = resumed_at, state.best_epoch
         yield RunStarted(
             self.folder.path, config, len(datasets["train"]), len(datasets.get("dev", ())),
             len(datasets.get("test", ())), len(p.encoder.vocab), list(p.encoder.tagset.tags),
@@ -148,7 +163,7 @@ class Run:
         state.end_epoch(epoch)
         self.folder.append_metrics(record)
         if is_best:
-            self.save(BEST, resumable=False)
+            self.save_best(epoch)
         self.save_last()
         return record, is_best
 
@@ -182,13 +197,27 @@ def run(
     (see :mod:`wintrain.runfolder`)."""
     prepared = prepare(config)
     folder = RunFolder.create(Path(run_dir or config.output.dir or default_run_dir(config)), force)
-    folder.start(config)
+    try:
+        folder.start(config)
+    except OSError as error:
+        folder.release()
+        raise WintrainError(
+            f"{folder.path}: cannot write the run folder ({error.strerror}); choose another --out"
+        ) from None
     yield from Run(prepared, folder, Trainer(prepared, stop=stop)).events()
 
 
 def resume(run_dir: Path, stop: StopRequest | None = None) -> Iterator[Event]:
     """Continue the run in ``run_dir`` from its ``last.npz`` (config from its config.yaml)."""
     folder = RunFolder.existing(Path(run_dir))
+    try:
+        yield from _resume(folder, stop)
+    finally:
+        folder.release()
+
+
+def _resume(folder: RunFolder, stop: StopRequest | None) -> Iterator[Event]:
+    run_dir = folder.path
     config = load_config(folder.config_file)
     saved = load_checkpoint(folder.last)
     if "state" not in saved.trainer_arrays:
