@@ -26,17 +26,16 @@ TEST = SHARED / "data" / "conll2003" / "test.txt"
 CHILD = r"""
 import json, sys, time
 import numpy as np
-from wintrain.checkpoint import load_checkpoint
 from wintrain.data.reader import read_conll
 from wintrain.evaluation.evaluate import predict_ids
-from wintrain.evaluation.predict import Tagger
+from wintrain.evaluation.tagger import Tagger
 
 checkpoint, data, decode, batch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-tagger = Tagger.from_checkpoint(load_checkpoint(checkpoint))
+tagger = Tagger.load(checkpoint)
 corpus = read_conll(data)
 sentences = corpus.sentences()
-encoder, model = tagger.saved.encoder, tagger.model
-scheme = tagger.saved.config.data.scheme
+encoder, model = tagger.checkpoint.encoder, tagger.model
+scheme = tagger.checkpoint.config.data.scheme
 times = {"encode": [], "model": [], "total": []}
 for _ in range(7):
     started = time.perf_counter()

@@ -94,7 +94,9 @@ def test_predict_from_stdin_and_file_as_text_and_json(tiny_data, tmp_path):
     text = tmp_path / "text.txt"
     text.write_text("Carol saw Oslo .\n")
     as_json = wintrain("predict", run_dir / "best.npz", text, "--json")
-    assert json.loads(as_json.stdout) == {"tokens": ["Carol", "saw", "Oslo", "."], "tags": ["B-PER", "O", "B-LOC", "O"]}
+    tokens = json.loads(as_json.stdout)["tokens"]
+    assert [(t["text"], t["start"], t["end"], t["tag"]) for t in tokens] == [
+        ("Carol", 0, 5, "B-PER"), ("saw", 6, 9, "O"), ("Oslo", 10, 14, "B-LOC"), (".", 15, 16, "O")]
 
 
 def test_init_config_and_schema(tmp_path):

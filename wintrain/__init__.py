@@ -6,6 +6,8 @@ From Python::
     config = wintrain.load_config("configs/quickstart.yaml", ["train.epochs=3"])
     summary = wintrain.train(config, "runs/mine")          # trains, writes the run folder
     metrics = wintrain.evaluate("runs/mine/best.npz", "data/synthetic/test.txt")
+    tagger = wintrain.Tagger.load("runs/mine/best.npz")
+    tagger.tag("Angela Merkel visited Paris.")              # tokens, tags, offsets, entities
 
 The names below are imported on first use, so that ``import wintrain`` stays cheap and the
 command line can fix NumPy's thread count before numpy loads.
@@ -21,6 +23,7 @@ _EXPORTS = {
     "resume": ("wintrain.training.run", "resume"),
     "evaluate": ("wintrain.evaluation.evaluate", "evaluate_checkpoint"),
     "load_checkpoint": ("wintrain.checkpoint", "load_checkpoint"),
+    "Tagger": ("wintrain.evaluation.tagger", "Tagger"),
     "WintrainError": ("wintrain.errors", "WintrainError"),
 }
 

@@ -50,15 +50,48 @@ class Choice(BaseModel):
         return dict(self.model_extra or {})
 
 
+TAG_FIELDS = ("upos", "xpos", "feats", "deprel", "misc")
+
+
 class DataConfig(Section):
-    train: Path = Field(description="training data, CoNLL style: token first, tag last, blank line between sentences")
+    train: Path = Field(
+        description="training data: CoNLL columns (token first, tag last, blank line between sentences) or "
+        "CoNLL-U; .gz too"
+    )
     dev: Path | None = Field(None, description="development data: scored every epoch, picks best.npz")
     test: Path | None = Field(None, description="test data: scored once with best.npz")
-    token_column: int = Field(0, description="column of the token (0 = first)")
-    tag_column: int = Field(-1, description="column of the tag (-1 = last)")
+    format: Literal["auto", "conll", "conllu"] = Field(
+        "auto", description="auto: CoNLL-U for *.conllu(.gz) files, else CoNLL columns"
+    )
+    token_column: int = Field(0, description="CoNLL columns: column of the token (0 = first)")
+    tag_column: int | str | None = Field(
+        None,
+        description="the tag: a column number for CoNLL columns (default -1, the last), a field name for "
+        "CoNLL-U: upos (default), xpos, feats, deprel, misc",
+    )
     lowercase: bool = Field(True, description="look words up lowercased (GloVe is lowercased)")
     digits: bool = Field(False, description="look words up with every digit as 0 (1996 → 0000)")
     tags: list[str] | None = Field(None, description="tag set; default: the tags of the training data")
+    scheme: Literal["auto", "iob1", "iob2", "iobes"] = Field(
+        "auto", description="chunk tagging scheme of B-X/I-X tags (auto: guessed from the training tags)"
+    )
+    obtain: str | None = Field(
+        None, description="where to get this data and how to point the config at it (shown when a file is missing)"
+    )
+
+    @field_validator("tag_column", mode="before")
+    @classmethod
+    def _column_or_field(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            return int(value)
+        if value in TAG_FIELDS:
+            return value
+        raise ValueError(
+            f"expected a column number (CoNLL columns) or a CoNLL-U field: {', '.join(TAG_FIELDS)}"
+            f"{did_you_mean(str(value), TAG_FIELDS)}"
+        )
 
     @field_validator("tags")
     @classmethod
@@ -67,13 +100,13 @@ class DataConfig(Section):
             repeated = sorted({tag for tag in value if value.count(tag) > 1})
             raise ValueError(f"tags must be distinct; listed more than once: {listed(repeated)}")
         return value
-    scheme: Literal["auto", "iob1", "iob2", "iobes"] = Field(
-        "auto", description="chunk tagging scheme of B-X/I-X tags (auto: guessed from the training tags)"
-    )
 
 
 class EmbeddingsConfig(Section):
     path: Path | None = Field(None, description="GloVe / word2vec text file (.gz too); null: random vectors")
+    obtain: str | None = Field(
+        None, description="where to get the vectors and how to point the config at them (shown when missing)"
+    )
     dim: int = Field(50, gt=0, description="word vector size (must match the vector file)")
     cache_dir: Path | None = Field(
         None, description="keep a parsed .npy copy of the vectors here; reused while the file's size and mtime match"

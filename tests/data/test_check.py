@@ -133,10 +133,13 @@ def test_report_rows_are_strings(tmp_path):
 
 
 def test_conll2003_is_checked_quickly():
-    shared_or_skip("data", "conll2003", "train.txt")
-    shared_or_skip("data", "glove", "glove.6B.50d.conll2003.txt")
+    conll = shared_or_skip("data", "conll2003")
+    glove = shared_or_skip("data", "glove", "glove.6B.50d.conll2003.txt")
     started = time.perf_counter()
-    report = check_data(load_config(Path(__file__).resolve().parents[2] / "configs" / "conll2003.yaml"))
+    overrides = [f"data.{split}={conll / (split + '.txt')}" for split in ("train", "dev", "test")]
+    config = load_config(Path(__file__).resolve().parents[2] / "configs" / "conll2003.yaml",
+                         [*overrides, f"embeddings.path={glove}"])
+    report = check_data(config)
     assert time.perf_counter() - started < 5
     assert report.ok
     assert report.splits["train"].sentences == 14041

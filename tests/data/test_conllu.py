@@ -14,10 +14,9 @@ from wintrain.data.conllu import (
     conllu_hint,
     looks_like_conllu,
     read_conllu,
-    read_text_file,
     replace_field,
 )
-from wintrain.data.reader import Corpus
+from wintrain.data.reader import Corpus, read_utf8
 
 from conftest import error_of
 
@@ -147,13 +146,13 @@ def test_gzip_by_suffix_or_magic_bytes_equals_plain(tmp_path, name):
     assert packed.tags == plain.tags
     assert packed.lines.tolist() == plain.lines.tolist()
     assert packed.sentence_starts.tolist() == plain.sentence_starts.tolist()
-    assert read_text_file(packed_path) == SAMPLE
+    assert read_utf8(packed_path) == SAMPLE
 
 
 def test_read_text_file_drops_bom_and_reports_broken_gzip(tmp_path):
-    assert read_text_file(write(tmp_path, b"\xef\xbb\xbfabc\r\n", "a.txt")) == "abc\r\n"
+    assert read_utf8(write(tmp_path, b"\xef\xbb\xbfabc\r\n", "a.txt")) == "abc\r\n"
     cut = write(tmp_path, gzip.compress(SAMPLE.encode("utf-8"))[:-12], "cut.conllu.gz")
-    message = error_of(read_text_file, cut)
+    message = error_of(read_utf8, cut)
     assert str(cut) in message and "gzip" in message
 
 

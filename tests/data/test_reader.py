@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from wintrain.data.reader import Corpus, read_conll, read_text
+from wintrain.data.reader import Corpus, read_conll, read_lines
 
 from conftest import error_of
 
@@ -123,25 +124,28 @@ def test_file_without_tokens(tmp_path, content):
     assert str(path) in message and "contains no sentences" in message
 
 
-# --------------------------------------------------------------------------- read_text
+# --------------------------------------------------------------------------- read_lines
 
 
-def test_read_text_from_path(tmp_path):
+def test_read_lines_from_path_keeps_each_non_empty_line_whole(tmp_path):
     path = write(tmp_path, b"\xef\xbb\xbfEU rejects  German\tcall\r\n\r\n   \nPeter Blackburn\n")
-    assert read_text(path) == [["EU", "rejects", "German", "call"], ["Peter", "Blackburn"]]
-    assert read_text(str(path)) == read_text(path)
+    assert read_lines(path) == ["EU rejects  German\tcall", "Peter Blackburn"]
+    assert read_lines(str(path)) == read_lines(path)
+    packed = tmp_path / "text.txt.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    assert read_lines(packed) == read_lines(path)
 
 
-def test_read_text_from_streams():
-    assert read_text(io.StringIO("a b\n\nc\n")) == [["a", "b"], ["c"]]
-    assert read_text(io.BytesIO("\ufeffé b\n".encode("utf-8"))) == [["é", "b"]]
+def test_read_lines_from_streams():
+    assert read_lines(io.StringIO("a b\n\nc\n")) == ["a b", "c"]
+    assert read_lines(io.BytesIO("\ufeffé b\n".encode("utf-8"))) == ["é b"]
 
 
-def test_read_text_errors(tmp_path):
+def test_read_lines_errors(tmp_path):
     path = write(tmp_path, b"fine\nbad \xff byte\n", name="raw.txt")
-    assert f"{path}:2:" in error_of(read_text, path)
-    assert "UTF-8" in error_of(read_text, io.BytesIO(b"\xff"))
-    assert str(tmp_path / "missing.txt") in error_of(read_text, tmp_path / "missing.txt")
+    assert f"{path}:2:" in error_of(read_lines, path)
+    assert "UTF-8" in error_of(read_lines, io.BytesIO(b"\xff"))
+    assert str(tmp_path / "missing.txt") in error_of(read_lines, tmp_path / "missing.txt")
 
 
 # --------------------------------------------------------------------------- shared data

@@ -15,12 +15,12 @@ from wintrain.training.run import resume, train
 
 from conftest import REPO
 
-QUICKSTART = REPO / "configs" / "quickstart.yaml"
+SYNTHETIC = REPO / "tests" / "configs" / "synthetic.yaml"
 SETTINGS = ["train.epochs=5", "train.checkpoint_every_steps=37", "model.hidden=[40]"]
 
 
 def start_training(out, *extra):
-    args = [sys.executable, "-m", "wintrain", "train", str(QUICKSTART), "--out", str(out), "--force"]
+    args = [sys.executable, "-m", "wintrain", "train", str(SYNTHETIC), "--out", str(out), "--force"]
     for setting in SETTINGS + list(extra):
         args += ["--set", setting]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -89,7 +89,7 @@ def test_sigint_saves_prints_how_to_resume_and_exits_130(tmp_path, uninterrupted
 
 @pytest.mark.slow
 def test_sigkill_while_writing_checkpoints_leaves_them_loadable(tmp_path):
-    config = load_config(QUICKSTART, ["model.hidden=[40]"])
+    config = load_config(SYNTHETIC, ["model.hidden=[40]"])
     train(config, tmp_path / "seed")
     script = (
         "import sys\n"

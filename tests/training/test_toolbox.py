@@ -15,7 +15,7 @@ from wintrain.training.trainer import Trainer, prepare
 
 from conftest import REPO
 
-QUICKSTART = REPO / "configs" / "quickstart.yaml"
+SYNTHETIC = REPO / "tests" / "configs" / "synthetic.yaml"
 LEARNING_RATES = {"sgd": 0.1, "adagrad": 0.05}
 
 
@@ -29,7 +29,7 @@ def mean_loss(prepared, rows):
 @pytest.mark.parametrize("schedule", SCHEDULES.names())
 @pytest.mark.slow
 def test_one_epoch_on_shipped_data_lowers_the_loss(optimizer, schedule):
-    config = load_config(QUICKSTART, [f"optimizer.name={optimizer}", f"schedule.name={schedule}",
+    config = load_config(SYNTHETIC, [f"optimizer.name={optimizer}", f"schedule.name={schedule}",
                                       f"optimizer.lr={LEARNING_RATES.get(optimizer, 0.003)}", "train.epochs=1",
                                       "loss.l2=1e-6"])
     prepared = prepare(config)
@@ -43,14 +43,14 @@ def test_one_epoch_on_shipped_data_lowers_the_loss(optimizer, schedule):
 
 @pytest.mark.parametrize("activation", ACTIVATIONS.names())
 def test_gradcheck_on_the_shipped_config_passes_for_every_activation(activation):
-    config = load_config(QUICKSTART, [f"model.activation={activation}", "loss.l2=0.001", "model.hidden=[16, 8]"])
+    config = load_config(SYNTHETIC, [f"model.activation={activation}", "loss.l2=0.001", "model.hidden=[16, 8]"])
     results = check_config_gradients(config, batch_size=6, max_entries=60)
     assert len(results) == 8 + 2 * (activation == "prelu")  # tables, 3 affine (W, b), prelu alphas
     assert all(r.relative_error < 1e-6 for r in results), results
 
 
 def test_graph_flops_match_the_lecture_model():
-    config = load_config(QUICKSTART, ["features.casing=false", "model.hidden=[200]", "model.dropout=0",
+    config = load_config(SYNTHETIC, ["features.casing=false", "model.hidden=[200]", "model.dropout=0",
                                       "embeddings.extend_vocab=false"])
     prepared = prepare(config)
     nodes = describe(prepared.model, 256)
@@ -61,7 +61,7 @@ def test_graph_flops_match_the_lecture_model():
 
 
 def test_profile_shares_add_up_to_everything_measured():
-    prepared = prepare(load_config(QUICKSTART))
+    prepared = prepare(load_config(SYNTHETIC))
     profile = profile_steps(prepared, steps=40)
     assert {t.name for t in profile.times} >= {"affine hidden1", "concat window", "optimizer step", "batch gather"}
     assert all(t.forward_seconds >= 0 and t.backward_seconds >= 0 for t in profile.times)

@@ -47,25 +47,39 @@ def evaluate(
         print_evaluation(metrics, stdout)
 
 
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    conll = "conll"
+    conllu = "conllu"
+
+
 @app.command()
 def predict(
     checkpoint: CheckpointArg,
-    source: Annotated[str, typer.Argument(help="Text file, one sentence per line; - for stdin.")] = "-",
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per sentence.")] = False,
+    source: Annotated[str, typer.Argument(help="Text file (one text per line; .conllu: its FORMs) or - for stdin.")]
+    = "-",
+    output_format: Annotated[Format, typer.Option("--format", help="text, json, conll or conllu.")] = Format.text,
+    as_json: Annotated[bool, typer.Option("--json", help="Short for --format json.")] = False,
+    pretokenized: Annotated[bool, typer.Option("--pretokenized", help="Split at whitespace only, one sentence "
+                                                                      "per line.")] = False,
+    field: Annotated[str | None, typer.Option("--field", help="CoNLL-U output: the field the tags go into "
+                                                              "(default: the one the model was trained on).")] = None,
     decode: DecodeOption = None,
 ) -> None:
-    """Tag raw text: prints 'token TAG' lines (a blank line between sentences) or JSON.
+    """Tag raw text (tokenized like the training data) or the words of a CoNLL-U file.
+
+    Each non-empty line is one text; long lines are split into sentences.  --format json prints
+    one object per text with character offsets and entities; conllu writes a CoNLL-U file back
+    with only the predicted field replaced.
 
     Examples:
-      echo "John lives in New York ." | wintrain predict runs/quickstart/best.npz
-      wintrain predict runs/quickstart/best.npz text.txt --json
+      echo "Angela Merkel visited Paris on Tuesday." | wintrain predict runs/x/best.npz --json
+      wintrain predict runs/pos/best.npz en_ewt-ud-test.conllu --format conllu > tagged.conllu
     """
     use_blas_threads(os.cpu_count() or 1)
-    from wintrain.checkpoint import load_checkpoint
-    from wintrain.data.reader import read_text
-    from wintrain.evaluation.predict import Tagger, format_conll, format_json
+    from wintrain.evaluation.tagger import predict_source
 
-    tagger = Tagger.from_checkpoint(load_checkpoint(checkpoint))
-    sentences = read_text(sys.stdin.buffer if source == "-" else Path(source))
-    tags = tagger.tag(sentences, decode.value if decode else None)
-    sys.stdout.write((format_json if as_json else format_conll)(sentences, tags))
+    chosen = Format.json if as_json else output_format
+    sys.stdout.write(predict_source(checkpoint, source, chosen.value, pretokenized, field,
+                                    decode.value if decode else None))

@@ -29,15 +29,13 @@ magic bytes).  The file is decoded once and split into lines once; each line cos
 
 from __future__ import annotations
 
-import gzip
 import re
-import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from wintrain.data.reader import Corpus, decode_utf8, read_bytes, show_line
+from wintrain.data.reader import Corpus, read_utf8, show_line
 from wintrain.errors import WintrainError
 
 TAG_FIELDS = {"upos": 3, "xpos": 4, "feats": 5, "deprel": 7, "misc": 9}
@@ -45,7 +43,6 @@ TAG_FIELDS = {"upos": 3, "xpos": 4, "feats": 5, "deprel": 7, "misc": 9}
 N_FIELDS = 10
 FIELD_NAMES = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
 FORM_FIELD = 1
-GZIP_MAGIC = b"\x1f\x8b"
 _LINES_TO_SNIFF = 20
 
 _MULTIWORD_OR_EMPTY_NODE_ID = re.compile(r"[0-9]+-[0-9]+|[0-9]+\.[0-9]+")
@@ -54,36 +51,6 @@ _ASCII_BLANK = re.compile("[ \r\f\v]")
 
 Word = tuple[int, list[str]]
 """A syntactic word: (0-based index of its line in the text, its 10 fields without the line end)."""
-
-
-# --------------------------------------------------------------------------- file access
-
-
-def read_text_file(path: Path | str) -> str:
-    """Return the text of a plain or gzip-compressed UTF-8 file, without a leading BOM.
-
-    Gzip is recognised by the ``.gz`` suffix or the magic bytes ``1f 8b``.
-
-    Raises:
-        WintrainError: the file is missing, unreadable, a broken gzip file or not UTF-8.
-    """
-    path = Path(path)
-    data = read_bytes(path)
-    if path.suffix == ".gz" or data.startswith(GZIP_MAGIC):
-        data = _gunzip(path, data)
-    return decode_utf8(data, str(path))
-
-
-def _gunzip(path: Path, data: bytes) -> bytes:
-    """The decompressed ``data`` of the gzip file ``path``."""
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as error:
-        reason = str(error) or type(error).__name__
-        raise WintrainError(
-            f"{path}: cannot decompress the gzip file ({reason}); check that the file is complete, "
-            "or give the uncompressed file"
-        ) from None
 
 
 # --------------------------------------------------------------------------- parsing
@@ -190,7 +157,7 @@ def read_conllu(path: Path | str, tag_field: str = "upos") -> Corpus:
     tags: list[str] = []
     lines: list[int] = []
     starts = [0]
-    for sentence in _sentences(read_text_file(path), name):
+    for sentence in _sentences(read_utf8(Path(path)), name):
         for index, fields in sentence:
             tokens.append(fields[FORM_FIELD])
             tags.append(fields[tag_column])
@@ -293,7 +260,7 @@ def conllu_hint(path: Path | str) -> str:
     """The message for a CoNLL-U file given to the plain CoNLL reader (for a WintrainError)."""
     return (
         f"{path} looks like CoNLL-U (10 tab-separated fields, integer first field); "
-        "name it *.conllu or set data.format: conllu"
+        "name it *.conllu or set data.format: conllu (data.format: conll reads it as columns anyway)"
     )
 
 
@@ -304,7 +271,7 @@ def replace_field(text: str, tag_field: str, new_tags: Sequence[str], *, name: s
     """Return CoNLL-U ``text`` with the ``tag_field`` of every syntactic word set to a new value.
 
     Args:
-        text: the original file text (e.g. from :func:`read_text_file`).
+        text: the original file text (e.g. from :func:`wintrain.data.reader.read_utf8`).
         tag_field: a key of :data:`TAG_FIELDS` (``upos``, ``xpos``, ``feats``, ``deprel``, ``misc``).
         new_tags: (N,) one value per syntactic word (integer ID) in file order, i.e. the flattened
             :func:`conllu_forms` order; no TAB, line break or empty value.

@@ -3,26 +3,63 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from pathlib import Path
 
 import numpy as np
 
-from wintrain.config import Config
+from wintrain.config import TAG_FIELDS, Config, DataConfig
+from wintrain.data.conllu import conllu_hint, looks_like_conllu, read_conllu
 from wintrain.data.dataset import Encoder, affix, lookup_forms, parse_affix_name
-from wintrain.data.reader import Corpus, read_conll
+from wintrain.data.reader import Corpus, conll_from_text, read_utf8
 from wintrain.data.vectors import Vectors, load_vectors
 from wintrain.data.vocab import TagSet, Vocab
+from wintrain.errors import WintrainError
 
 SPLITS = ("train", "dev", "test")
 
 
 def load_corpora(config: Config) -> dict[str, Corpus]:
     """The configured splits (``train`` always; ``dev`` and ``test`` when given)."""
-    data = config.data
     return {
-        split: read_conll(getattr(data, split), data.token_column, data.tag_column)
+        split: read_corpus(getattr(config.data, split), config.data)
         for split in SPLITS
-        if getattr(data, split) is not None
+        if getattr(config.data, split) is not None
     }
+
+
+def corpus_format(path: Path, data: DataConfig) -> str:
+    """``conllu`` or ``conll``: ``data.format``, or with ``auto`` by the file name (``*.conllu``, ``*.conllu.gz``)."""
+    if data.format != "auto":
+        return data.format
+    return "conllu" if path.name.removesuffix(".gz").endswith(".conllu") else "conll"
+
+
+def read_corpus(path: Path, data: DataConfig) -> Corpus:
+    """Read one data file in the configured format, with the configured token and tag columns.
+
+    A file read as CoNLL columns because of its name (``format: auto``) that looks like CoNLL-U
+    is refused with a hint rather than misread; a missing file names what ``data.obtain`` says.
+    """
+    path = Path(path)
+    if not path.exists() and data.obtain:
+        raise WintrainError(f"{path}: no such file; {data.obtain}")
+    column = data.tag_column
+    if corpus_format(path, data) == "conllu":
+        if isinstance(column, int):
+            raise WintrainError(
+                f"{path} is read as CoNLL-U, whose tag is named, not numbered: set data.tag_column to one of "
+                f"{', '.join(TAG_FIELDS)} (or remove it: upos)"
+            )
+        return read_conllu(path, column or "upos")
+    if isinstance(column, str):
+        raise WintrainError(
+            f"data.tag_column: {column!r} names a CoNLL-U field, but {path} is read as CoNLL columns; "
+            "name the file *.conllu or set data.format: conllu"
+        )
+    text = read_utf8(path)
+    if data.format == "auto" and looks_like_conllu(text):
+        raise WintrainError(conllu_hint(path))
+    return conll_from_text(path, text, data.token_column, -1 if column is None else column)
 
 
 def make_encoder(config: Config, train: Corpus, vectors: Vectors | None = None) -> Encoder:
@@ -67,6 +104,8 @@ def pretrained_vectors(config: Config, forms: Collection[str] | None = None) -> 
     """
     embeddings, data = config.embeddings, config.data
     assert embeddings.path is not None
+    if not embeddings.path.exists() and embeddings.obtain:
+        raise WintrainError(f"{embeddings.path}: no such vectors file; {embeddings.obtain}")
     if not data.digits:
         return load_vectors(embeddings.path, dim=embeddings.dim, keep=forms, cache_dir=embeddings.cache_dir)
     vectors = load_vectors(embeddings.path, dim=embeddings.dim, cache_dir=embeddings.cache_dir)

@@ -8,7 +8,9 @@ per-token work is one ``str.split``.
 
 from __future__ import annotations
 
+import gzip
 import re
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from wintrain.errors import WintrainError
 
 DOCSTART = "-DOCSTART-"
 UTF8_BOM = b"\xef\xbb\xbf"
+GZIP_MAGIC = b"\x1f\x8b"
 _SHOWN_LINE_CHARS = 80
 
 # ``str.split()`` also splits on these; CoNLL columns are separated by ASCII blanks only.
@@ -82,8 +85,27 @@ def sentence_starts(sentences: Sequence[Sequence[str]]) -> np.ndarray:
 
 
 def read_utf8(path: Path) -> str:
-    """Return the text of ``path``, without a leading UTF-8 BOM; any problem is a WintrainError."""
-    return decode_utf8(read_bytes(path), str(path))
+    """Return the text of a plain or gzip-compressed UTF-8 file, without a leading BOM.
+
+    Gzip is recognised by the ``.gz`` suffix or the magic bytes ``1f 8b``.  Any problem (missing,
+    unreadable, a broken gzip file, not UTF-8) is a WintrainError.
+    """
+    data = read_bytes(path)
+    if path.suffix == ".gz" or data.startswith(GZIP_MAGIC):
+        data = _gunzip(path, data)
+    return decode_utf8(data, str(path))
+
+
+def _gunzip(path: Path, data: bytes) -> bytes:
+    """The decompressed ``data`` of the gzip file ``path``."""
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as error:
+        reason = str(error) or type(error).__name__
+        raise WintrainError(
+            f"{path}: cannot decompress the gzip file ({reason}); check that the file is complete, "
+            "or give the uncompressed file"
+        ) from None
 
 
 def read_bytes(path: Path) -> bytes:
@@ -180,8 +202,12 @@ def read_conll(path: PathLike, token_column: int = 0, tag_column: int = -1) -> C
             and a tag (``file:line``), or contains no tokens.
     """
     path = Path(path)
+    return conll_from_text(path, read_utf8(path), token_column, tag_column)
+
+
+def conll_from_text(path: Path, text: str, token_column: int = 0, tag_column: int = -1) -> Corpus:
+    """:func:`read_conll` of the already read ``text`` of ``path``."""
     rule = _ColumnRule.build(path, token_column, tag_column)
-    text = read_utf8(path)
     tokens, tags, starts, lines = _parse_conll(path, text, rule)
     if not tokens:
         raise WintrainError(
@@ -234,11 +260,11 @@ def _bad_line(path: Path, number: int, line: str, rule: _ColumnRule) -> Wintrain
 # --------------------------------------------------------------------------- raw text
 
 
-def read_text(stream_or_path: PathLike | IO[str] | IO[bytes]) -> list[list[str]]:
-    """Read raw text: one sentence per line, tokens separated by whitespace, blank lines skipped.
+def read_lines(stream_or_path: PathLike | IO[str] | IO[bytes]) -> list[str]:
+    """Read raw text for tagging: its non-empty lines (line ends removed), one text each.
 
-    ``stream_or_path`` is a file path (``str`` or ``Path``) or an open text/binary stream such as
-    ``sys.stdin``.  Returns the sentences as lists of tokens.
+    ``stream_or_path`` is a file path (``str`` or ``Path``; gzip too) or an open text/binary
+    stream such as ``sys.stdin``.
 
     Raises:
         WintrainError: the file is missing/unreadable or the text is not UTF-8.
@@ -247,8 +273,8 @@ def read_text(stream_or_path: PathLike | IO[str] | IO[bytes]) -> list[list[str]]
         text = read_utf8(Path(stream_or_path))
     else:
         text = _read_stream(stream_or_path)
-    split = column_splitter(text)
-    return [tokens for tokens in map(split, text.split("\n")) if tokens]
+    lines = (line.removesuffix("\r") for line in text.split("\n"))
+    return [line for line in lines if line.strip()]
 
 
 def _read_stream(stream: IO[str] | IO[bytes]) -> str:

@@ -15,7 +15,8 @@ import numpy as np
 
 from wintrain.checkpoint import load_checkpoint
 from wintrain.data.dataset import Encoded, Encoder
-from wintrain.data.reader import Corpus, read_conll, split_at
+from wintrain.data.load import read_corpus
+from wintrain.data.reader import Corpus, split_at
 from wintrain.data.tags import is_chunk_tagset
 from wintrain.errors import WintrainError
 from wintrain.evaluation.confusion import confusion_matrix
@@ -104,7 +105,7 @@ def evaluate_checkpoint(
     saved = load_checkpoint(checkpoint)
     model = saved.build()
     config = saved.config
-    corpus = read_conll(Path(data), config.data.token_column, config.data.tag_column)
+    corpus = read_corpus(Path(data), config.data)
     encoded = saved.encoder.encode(corpus)
     decode = decode or config.evaluation.decode
     if not is_chunk_tagset(saved.encoder.tagset.tags):

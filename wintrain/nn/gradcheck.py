@@ -14,8 +14,7 @@ import numpy as np
 
 from wintrain.config import Config
 from wintrain.data.dataset import Encoder
-from wintrain.data.load import load_encoder_and_vectors
-from wintrain.data.reader import read_conll
+from wintrain.data.load import load_encoder_and_vectors, read_corpus
 from wintrain.data.vocab import TagSet, Vocab
 from wintrain.nn.build import build_model
 from wintrain.nn.model import WindowClassifier
@@ -111,7 +110,7 @@ def check_config_gradients(
         features = encoder.encode_tokens(tokens, starts)
         targets = rng.integers(0, len(encoder.tagset), n).astype(np.int32)
     else:
-        train = read_conll(config.data.train, config.data.token_column, config.data.tag_column)
+        train = read_corpus(config.data.train, config.data)
         encoder, vectors = load_encoder_and_vectors(config, train)
         encoded = encoder.encode(train)
         rows = rng.choice(len(encoded), size=min(batch_size, len(encoded)), replace=False)

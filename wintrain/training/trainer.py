@@ -22,7 +22,7 @@ import numpy as np
 from wintrain.checkpoint import Checkpoint
 from wintrain.config import Config
 from wintrain.data.dataset import Encoded, Encoder
-from wintrain.data.load import load_corpora, load_encoder_and_vectors
+from wintrain.data.load import corpus_format, load_corpora, load_encoder_and_vectors
 from wintrain.data.reader import Corpus
 from wintrain.data.tags import infer_scheme
 from wintrain.errors import TrainingDiverged
@@ -70,6 +70,9 @@ def prepare(config: Config, saved: Checkpoint | None = None) -> Prepared:
         encoder, vectors = load_encoder_and_vectors(config, corpora["train"])
     else:
         encoder, vectors = saved.encoder, None
+    if config.data.tag_column is None:  # resolved once, so the saved config reads files the same way later
+        conllu = corpus_format(config.data.train, config.data) == "conllu"
+        config.data.tag_column = "upos" if conllu else -1
     if config.data.scheme == "auto":  # resolved once, so the saved config scores the same way later
         config.data.scheme = infer_scheme(encoder.tagset.tags, corpora["train"].tag_sentences())
     datasets = {split: encoder.encode(corpus) for split, corpus in corpora.items()}

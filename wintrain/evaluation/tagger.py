@@ -1,0 +1,249 @@
+"""Tag new text with a trained checkpoint: the :class:`Tagger` and the output formats of ``wintrain predict``.
+
+::
+
+    from wintrain import Tagger
+    tagger = Tagger.load("runs/x/best.npz")
+    tagger.tag("Angela Merkel visited Paris.")
+    # {"text": "Angela Merkel visited Paris.",
+    #  "tokens": [{"text": "Angela", "start": 0, "end": 6, "tag": "B-PER"}, ...],
+    #  "entities": [{"text": "Angela Merkel", "type": "PER", "start": 0, "end": 13}, ...]}
+
+A text is tokenized as the training data was (:mod:`wintrain.data.tokenize`, Penn-Treebank
+style), split into sentences, and every sentence of a batch is tagged in one pass of the model.
+Offsets are character offsets into the text (``end`` exclusive); ``entities`` are the chunks of
+B-/I-/E-/S- tags read under the checkpoint's scheme (empty for POS-style tag sets).  A Tagger
+is loaded once and called many times, from several threads if need be: tokenizing and encoding
+run in parallel, the model's passes one at a time (its layers reuse buffers).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from wintrain.checkpoint import Checkpoint, load_checkpoint
+from wintrain.config import TAG_FIELDS
+from wintrain.data.conllu import conllu_forms, replace_field
+from wintrain.data.reader import read_lines, read_utf8, sentence_starts, split_at
+from wintrain.data.tags import chunk_spans, is_chunk_tagset
+from wintrain.data.tokenize import Token, tokenize_sentences
+from wintrain.errors import WintrainError
+from wintrain.evaluation.evaluate import predict_ids
+from wintrain.nn.model import WindowClassifier
+
+_NON_SPACE = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class TaggedText:
+    """One input text, its sentences of tokens (with offsets into ``text``) and their tags."""
+
+    text: str
+    sentences: list[list[Token]]
+    tags: list[list[str]]
+
+    def to_json(self, scheme: str | None) -> dict[str, Any]:
+        """``{"text", "tokens": [{"text", "start", "end", "tag"}], "entities": [{"text", "type", "start", "end"}]}``;
+        entities only when ``scheme`` (a chunk tag set's scheme) is given."""
+        tokens = [token for sentence in self.sentences for token in sentence]
+        tags = [tag for sentence in self.tags for tag in sentence]
+        entities = []
+        if scheme is not None:
+            for sentence, sentence_tags in zip(self.sentences, self.tags):
+                for first, stop, kind in chunk_spans(sentence_tags, scheme):
+                    start, end = sentence[first].start, sentence[stop - 1].end
+                    entities.append({"text": self.text[start:end], "type": kind, "start": start, "end": end})
+        return {
+            "text": self.text,
+            "tokens": [{"text": t.text, "start": t.start, "end": t.end, "tag": tag} for t, tag in zip(tokens, tags)],
+            "entities": entities,
+        }
+
+
+def whitespace_tokens(text: str) -> list[Token]:
+    """``text`` split at whitespace only (``--pretokenized``), with offsets."""
+    return [Token(match.group(), match.start(), match.end()) for match in _NON_SPACE.finditer(text)]
+
+
+class Tagger:
+    """A checkpoint ready to tag: the rebuilt model, its encoder and its decoding settings."""
+
+    def __init__(self, checkpoint: Checkpoint, decode: str | None = None, max_sentence_tokens: int = 100) -> None:
+        self.checkpoint = checkpoint
+        self.model: WindowClassifier = checkpoint.build()
+        self.decode = decode or checkpoint.config.evaluation.decode
+        self.max_sentence_tokens = max_sentence_tokens
+        tags = checkpoint.encoder.tagset.tags
+        self.scheme = checkpoint.config.data.scheme if is_chunk_tagset(tags) else None
+        if self.scheme == "auto":
+            self.scheme = "iob2"
+        self._model_lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: str | Path, decode: str | None = None) -> Tagger:
+        """Load a checkpoint written by training (``best.npz`` or ``last.npz``)."""
+        return cls(load_checkpoint(path), decode)
+
+    @property
+    def tags(self) -> list[str]:
+        """The model's tag set."""
+        return list(self.checkpoint.encoder.tagset.tags)
+
+    # ------------------------------------------------------------------ tagging
+    def tag_ids(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
+        """(N,) tag ids of all tokens of ``sentences`` (flat, in order)."""
+        encoder, config = self.checkpoint.encoder, self.checkpoint.config
+        encoded = encoder.encode_sentences(sentences)
+        if len(encoded) == 0:
+            return np.zeros(0, dtype=np.int64)
+        with self._model_lock:
+            return predict_ids(self.model, encoder, encoded, sentence_starts(sentences),
+                               config.train.eval_batch_size, self.decode, self.scheme or "iob2")
+
+    def tag_tokens(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        """Tags of pre-tokenized sentences: one list of tags per sentence."""
+        tags = self.checkpoint.encoder.tagset.tags
+        flat = [tags[i] for i in self.tag_ids(sentences).tolist()]
+        return split_at(flat, sentence_starts(sentences))
+
+    def tag_texts(self, texts: Iterable[str], pretokenized: bool = False) -> list[TaggedText]:
+        """Tokenize (Penn-Treebank style, or at whitespace when ``pretokenized``), split into
+        sentences and tag every text, all sentences in one pass of the model."""
+        texts = list(texts)
+        if pretokenized:
+            split = [[tokens] if (tokens := whitespace_tokens(text)) else [] for text in texts]
+        else:
+            split = [tokenize_sentences(text, self.max_sentence_tokens) for text in texts]
+        sentences = [[token.text for token in sentence] for parts in split for sentence in parts]
+        tagged = iter(self.tag_tokens(sentences))
+        return [TaggedText(text, parts, [next(tagged) for _ in parts]) for text, parts in zip(texts, split)]
+
+    def tag(self, text: str, pretokenized: bool = False) -> dict[str, Any]:
+        """One text → ``{"text", "tokens", "entities"}`` (as one JSON line of ``wintrain predict``)."""
+        return self.tag_batch([text], pretokenized)[0]
+
+    def tag_batch(self, texts: Iterable[str], pretokenized: bool = False) -> list[dict[str, Any]]:
+        """Many texts at once (faster than one by one): one dict per text."""
+        return [result.to_json(self.scheme) for result in self.tag_texts(texts, pretokenized)]
+
+    def conllu_field(self, field: str | None) -> str:
+        """The CoNLL-U field predictions go into: ``field``, else the one the model was trained on."""
+        if field is not None:
+            return field
+        trained = self.checkpoint.config.data.tag_column
+        if isinstance(trained, str):
+            return trained
+        raise WintrainError(
+            "this model was trained on CoNLL columns, not a CoNLL-U field: choose the field its tags go "
+            f"into with --field ({', '.join(TAG_FIELDS)})"
+        )
+
+
+# --------------------------------------------------------------------------- output formats
+def format_text(results: Sequence[TaggedText]) -> str:
+    """``token TAG`` lines, a blank line after each text."""
+    blocks = []
+    for result in results:
+        pairs = zip((t for s in result.sentences for t in s), (g for s in result.tags for g in s))
+        blocks.append("".join(f"{token.text} {tag}\n" for token, tag in pairs))
+    return "\n".join(blocks)
+
+
+def format_conll(results: Sequence[TaggedText]) -> str:
+    """``token<TAB>TAG`` lines with a blank line after every sentence: the layout of training data."""
+    lines: list[str] = []
+    for result in results:
+        for sentence, tags in zip(result.sentences, result.tags):
+            lines.extend(f"{token.text}\t{tag}" for token, tag in zip(sentence, tags))
+            lines.append("")
+    return "".join(line + "\n" for line in lines)
+
+
+def format_json(results: Sequence[TaggedText], scheme: str | None) -> str:
+    """One JSON object per text per line (see :meth:`TaggedText.to_json`)."""
+    return "".join(json.dumps(result.to_json(scheme), ensure_ascii=False) + "\n" for result in results)
+
+
+CONLLU_COLUMNS = {"upos": 3, "xpos": 4, "feats": 5, "deprel": 7}
+
+
+def format_conllu(results: Sequence[TaggedText], field: str) -> str:
+    """CoNLL-U of tagged raw text: ``# sent_id`` and ``# text`` comments, then per token ID, FORM and
+    the tag in ``field``'s column (``misc``: ``Tag=...`` in MISC), ``SpaceAfter=No`` in MISC where no
+    space follows in the input, ``_`` in every other field."""
+    lines: list[str] = []
+    sentence_id = 0
+    for result in results:
+        for sentence, tags in zip(result.sentences, result.tags):
+            sentence_id += 1
+            first, last = sentence[0].start, sentence[-1].end
+            lines += [f"# sent_id = {sentence_id}", f"# text = {' '.join(result.text[first:last].split())}"]
+            for number, (token, tag) in enumerate(zip(sentence, tags), start=1):
+                fields = [str(number), token.text] + ["_"] * 8
+                misc = []
+                if field in CONLLU_COLUMNS:
+                    fields[CONLLU_COLUMNS[field]] = tag
+                else:
+                    misc.append(f"Tag={tag}")
+                if token.end < len(result.text) and not result.text[token.end].isspace():
+                    misc.append("SpaceAfter=No")
+                fields[9] = "|".join(misc) or "_"
+                lines.append("\t".join(fields))
+            lines.append("")
+    return "".join(line + "\n" for line in lines)
+
+
+# --------------------------------------------------------------------------- files and streams
+def predict_source(
+    checkpoint: str | Path,
+    source: str,
+    output_format: str = "text",
+    pretokenized: bool = False,
+    field: str | None = None,
+    decode: str | None = None,
+    stdin: IO[bytes] | None = None,
+) -> str:
+    """``wintrain predict``: tag ``source`` (a text file, ``-`` for ``stdin``, or a CoNLL-U file whose
+    FORMs are tagged as they are) and return it in ``output_format`` (text, json, conll, conllu).
+
+    CoNLL-U in and CoNLL-U out writes the file back with only ``field`` replaced, byte for byte
+    otherwise; any other input gets CoNLL-U made from its tokens.
+    """
+    tagger = Tagger.load(checkpoint, decode)
+    path = None if source == "-" else Path(source)
+    if path is not None and path.name.removesuffix(".gz").endswith(".conllu"):
+        text = read_utf8(path)
+        sentences = conllu_forms(text, name=str(path))
+        tags = tagger.tag_tokens(sentences)
+        if output_format == "conllu":
+            return replace_field(text, tagger.conllu_field(field), [tag for row in tags for tag in row],
+                                 name=str(path))
+        results = [_pretokenized_result(forms, row) for forms, row in zip(sentences, tags)]
+    else:
+        lines = read_lines(path if path is not None else (stdin or sys.stdin.buffer))
+        results = tagger.tag_texts(lines, pretokenized)
+    if output_format == "json":
+        return format_json(results, tagger.scheme)
+    if output_format == "conll":
+        return format_conll(results)
+    if output_format == "conllu":
+        return format_conllu(results, tagger.conllu_field(field))
+    return format_text(results)
+
+
+def _pretokenized_result(forms: Sequence[str], tags: list[str]) -> TaggedText:
+    """A sentence of given tokens as a text: the tokens joined by single spaces, with their offsets."""
+    tokens, offset = [], 0
+    for form in forms:
+        tokens.append(Token(form, offset, offset + len(form)))
+        offset += len(form) + 1
+    return TaggedText(" ".join(forms), [tokens], [tags])
