@@ -19,7 +19,7 @@ import numpy as np
 from wintrain.errors import WintrainError
 from wintrain.runfolder import dev_metric_key
 
-__all__ = ["series", "terminal_chart", "run_charts", "save_png", "save_lr_curve"]
+__all__ = ["series", "terminal_chart", "overlay_chart", "run_charts", "save_png", "save_lr_curve", "save_comparison"]
 
 PathLike = str | os.PathLike[str]
 
@@ -47,15 +47,7 @@ def _format(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _rows_of(values: np.ndarray, height: int) -> np.ndarray:
-    """Grid row (0 = top) of each finite value; the range [lo, hi] spans rows H-1 .. 0.
-
-    row = (H-1) - round((v - lo) / (hi - lo) · (H-1)); a constant series sits mid-height.
-    """
-    lo, hi = values.min(), values.max()
-    if hi == lo:
-        return np.full(values.shape, height // 2, dtype=np.int64)
-    return (height - 1) - np.rint((values - lo) / (hi - lo) * (height - 1)).astype(np.int64)
+MARKERS = "●○■□▲△◆◇✚×✱#@%&$ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 def terminal_chart(
@@ -68,28 +60,73 @@ def terminal_chart(
     and break the line.  The y axis is labelled with the largest and smallest finite value.
     Lines: the title (when given), H grid lines, the x axis and the epoch labels.
     """
+    return overlay_chart([("", values)], width, height, title, x_label)
+
+
+def overlay_chart(
+    series: Sequence[tuple[str, Sequence[float]]], width: int = 60, height: int = 10, title: str = "",
+    x_label: str = "epoch",
+) -> str:
+    """Several series on one text chart, sharing the axes: series k is drawn with ``MARKERS[k]`` and
+    named in a legend under the chart (when there is more than one); where points meet, the
+    earlier series is drawn on top.  Series shorter than the longest end early; otherwise as
+    :func:`terminal_chart`."""
     if width < 2 or height < 2:
         raise WintrainError(f"a chart needs width and height of at least 2, got {width}x{height}")
-    points = np.asarray(values, dtype=np.float64).ravel()
-    n = points.size
+    arrays = [np.asarray(values, dtype=np.float64).ravel() for _, values in series]
+    n = max((len(points) for points in arrays), default=0)
     grid = [[" "] * width for _ in range(height)]
-    finite = np.isfinite(points)
+    every = np.concatenate(arrays) if arrays else np.zeros(0)
+    finite_values = every[np.isfinite(every)]
     labels: dict[int, str] = {}
-    if finite.any():
-        columns = _columns_of(n, width)
-        rows = np.zeros(n, dtype=np.int64)
-        rows[finite] = _rows_of(points[finite], height)
-        _draw_lines(grid, columns, rows, finite)
-        for column, row in zip(columns[finite].tolist(), rows[finite].tolist()):
-            grid[row][column] = _POINT
-        labels = {0: _format(points[finite].max()), height - 1: _format(points[finite].min())}
-        if points[finite].max() == points[finite].min():
-            labels = {height // 2: _format(points[finite].max())}
+    if finite_values.size:
+        lo, hi = float(finite_values.min()), float(finite_values.max())
+        all_columns = _columns_of(n, width)
+        for points in arrays:
+            finite = np.isfinite(points)
+            rows = np.zeros(len(points), dtype=np.int64)
+            rows[finite] = _rows_in(points[finite], lo, hi, height)
+            _draw_lines(grid, all_columns[:len(points)], rows, finite)
+        markers = _markers(len(arrays))
+        for marker, points in reversed(list(zip(markers, arrays))):  # the first series ends up on top
+            finite = np.isfinite(points)
+            rows = _rows_in(points[finite], lo, hi, height)
+            for column, row in zip(all_columns[:len(points)][finite].tolist(), rows.tolist()):
+                grid[row][column] = marker
+        labels = {0: _format(hi), height - 1: _format(lo)} if hi > lo else {height // 2: _format(hi)}
     else:
         message = "no finite values" if n else "no values"
         start = max(0, (width - len(message)) // 2)
         grid[height // 2][start:start + len(message)] = list(message[:width])
-    return "\n".join(_frame(grid, labels, n, title, x_label))
+    lines = _frame(grid, labels, n, title, x_label)
+    if len(series) > 1:
+        lines += _legend([name for name, _ in series], width + 10)
+    return "\n".join(lines)
+
+
+def _markers(count: int) -> list[str]:
+    """``count`` markers, ``MARKERS`` in order (repeating past its end)."""
+    return [MARKERS[k % len(MARKERS)] for k in range(count)]
+
+
+def _rows_in(values: np.ndarray, lo: float, hi: float, height: int) -> np.ndarray:
+    """Grid row (0 = top) of each value on the range [lo, hi]; a flat range sits mid-height."""
+    if hi == lo:
+        return np.full(values.shape, height // 2, dtype=np.int64)
+    return (height - 1) - np.rint((values - lo) / (hi - lo) * (height - 1)).astype(np.int64)
+
+
+def _legend(names: Sequence[str], width: int) -> list[str]:
+    """``● name  ○ name ...`` wrapped to ``width`` columns."""
+    lines, line = [], ""
+    for marker, name in zip(_markers(len(names)), names):
+        entry = f"{marker} {name}"
+        if line and len(line) + 2 + len(entry) > width:
+            lines.append(line)
+            line = entry
+        else:
+            line = f"{line}  {entry}" if line else entry
+    return [*lines, line] if line else lines
 
 
 def _columns_of(n: int, width: int) -> np.ndarray:
@@ -213,3 +250,35 @@ def save_lr_curve(rates: Sequence[float], losses: Sequence[float], suggestion: f
         raise WintrainError(f"{path}: cannot write the plot ({error.strerror})") from None
     finally:
         plt.close(figure)
+
+
+def save_comparison(runs: Sequence[tuple[str, list[float], list[float]]], metric: str, path: PathLike) -> None:
+    """A PNG of two panels against epoch, one line (and marker) per run: ``metric`` and train loss.
+
+    ``runs``: (name, metric per epoch, train loss per epoch) for each run.
+
+    Raises:
+        WintrainError: matplotlib is missing, or the file cannot be written.
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise WintrainError('matplotlib is not installed; pip install "wintrain[plot]" to save PNG plots') from None
+    figure = Figure(figsize=(13, 5))
+    metric_axes, loss_axes = figure.subplots(1, 2)
+    markers = "os^vD<>pP*Xhd"
+    for index, (name, scores, losses) in enumerate(runs):
+        style = {"marker": markers[index % len(markers)], "markersize": 4, "label": name}
+        metric_axes.plot(range(1, len(scores) + 1), scores, **style)
+        loss_axes.plot(range(1, len(losses) + 1), losses, **style)
+    for axes, title in ((metric_axes, metric.replace("_", " ")), (loss_axes, "train loss")):
+        axes.set_title(title)
+        axes.set_xlabel("epoch")
+        axes.xaxis.get_major_locator().set_params(integer=True)
+        axes.grid(True, alpha=0.3)
+    loss_axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.tight_layout()
+    try:
+        figure.savefig(Path(path), dpi=100)
+    except OSError as error:
+        raise WintrainError(f"{path}: cannot write the plot ({error.strerror or error})") from None

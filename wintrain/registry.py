@@ -70,8 +70,13 @@ class Registry(Generic[T]):
             if p.name != "self" and p.default is not inspect.Parameter.empty
         }
 
-    def check_params(self, name: str, params: dict[str, Any], where: str = "") -> dict[str, Any]:
-        """Validate ``params`` against the entry's signature; return them converted to the annotated types."""
+    def check_params(
+        self, name: str, params: dict[str, Any], where: str = "", section_keys: typing.Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """Validate ``params`` against the entry's signature; return them converted to the annotated types.
+
+        ``section_keys`` are the other keys of the config section (e.g. the optimizer's ``lr``), offered
+        too when a mistyped parameter is closer to one of them."""
         cls = self.get(name, where)
         accepted = self.parameters(name)
         hints = typing.get_type_hints(cls.__init__)
@@ -82,7 +87,7 @@ class Registry(Generic[T]):
                 valid = listed(list(accepted), limit=12) or "none"
                 raise WintrainError(
                     f"{prefix}{key}: unknown parameter for {self.kind} {name!r}"
-                    f"{did_you_mean(key, accepted)}; its parameters are: {valid}"
+                    f"{did_you_mean(key, [*accepted, *section_keys])}; its parameters are: {valid}"
                 )
             annotation = hints.get(key, Any)
             try:

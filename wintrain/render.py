@@ -201,7 +201,8 @@ def trial_status(record: dict[str, Any]) -> str:
         return "diverged"
     loss = record["train_loss"]
     score = "—" if record["dev_score"] is None else f"{record['score']} {percent(record['dev_score'])}"
-    return f"loss {loss:.4f}  dev {score}  ({record['seconds']:.1f}s)"
+    pruned = f"  pruned after epoch {len(record['epochs'])}" if record.get("pruned") else ""
+    return f"loss {loss:.4f}  dev {score}{pruned}  ({record['seconds']:.1f}s)"
 
 
 def render_sweep(events: Iterable[Any], console: Console) -> Any:
@@ -230,14 +231,15 @@ def render_sweep(events: Iterable[Any], console: Console) -> Any:
                 result = event
     if result is None:
         return None
-    table = Table("trial", "final train loss", "dev", "diverged", "seconds", title="sweep")
+    table = Table("trial", "final train loss", "dev", "epochs", "status", "seconds", title="sweep")
     for record in result.records:
         best = " ★" if record is result.best else ""
         dev = "—" if record["dev_score"] is None else percent(record["dev_score"])
         loss = "—" if record["train_loss"] is None else f"{record['train_loss']:.4f}"
-        table.add_row(trial_label(record["overrides"]) + best, loss, dev,
-                      "error" if record["error"] else ("yes" if record["diverged"] else "no"),
-                      f"{record.get('seconds', 0):.1f}")
+        status = ("error" if record["error"] else "diverged" if record["diverged"]
+                  else "pruned" if record.get("pruned") else "done")
+        table.add_row(trial_label(record["overrides"]) + best, loss, dev, str(len(record.get("epochs") or [])),
+                      status, f"{record.get('seconds', 0):.1f}")
     console.print(table)
     scores = [math.nan if r["dev_score"] is None else 100 * r["dev_score"] for r in result.records]
     losses = [math.nan if r["train_loss"] is None or r["diverged"] else r["train_loss"] for r in result.records]

@@ -15,6 +15,8 @@ from rich.table import Table
 from wintrain.data.check import DataReport, report_rows
 from wintrain.nn.gradcheck import GradCheck
 from wintrain.nn.graph import Node
+from wintrain.plot import overlay_chart
+from wintrain.sweep.compare import Comparison, setting_text
 from wintrain.training.profile import Profile
 
 MAX_CONFUSION_LABELS = 20
@@ -118,3 +120,30 @@ def print_data_report(report: DataReport, title: str, console: Console) -> None:
         console.print(f"[red]problem:[/red] {problem}", highlight=False)
     verdict = "[green]ready to train[/green]" if report.ok else "[red]fix the problems above first[/red]"
     console.print(f"{verdict} (checked in {report.seconds:.2f}s)")
+
+
+def print_comparison(comparison: Comparison, console: Console, charted: int = 8) -> None:
+    """``wintrain compare``: one row per run (best first), then the metric and the train loss per
+    epoch with the first ``charted`` runs overlaid."""
+    metric = comparison.metric
+    scale = 1.0 if metric.endswith("loss") else 100.0
+    table = Table("run", "settings that differ", "best epoch", f"best {metric}", "test", "epochs", "seconds",
+                  title=f"{len(comparison.runs)} runs, best {metric} first")
+    for row in comparison.rows():
+        best = "—" if row["best"] is None else f"{scale * row['best']:.2f}"
+        test = "—" if row["test"] is None else f"{100 * row['test']:.2f}"
+        status = f" ({row['status']})" if row["status"] else ""
+        table.add_row(row["name"] + status, setting_text(row["settings"]) or "(same config)",
+                      str(row["best_epoch"] or "—"), best, test, str(row["epochs"]),
+                      "—" if row["seconds"] is None else f"{row['seconds']:.1f}")
+    console.print(table)
+    shown = comparison.runs[:charted]
+    if not any(run.rows for run in shown):
+        return
+    suffix = "" if len(comparison.runs) <= charted else f" (best {charted} of {len(comparison.runs)})"
+    folders = {run.name.rpartition("/")[0] for run in shown}
+    names = [run.name.rpartition("/")[2] if len(folders) == 1 and "" not in folders else run.name for run in shown]
+    for key, title in ((metric, f"{metric} per epoch{suffix}"), ("train_loss", f"train loss per epoch{suffix}")):
+        factor = 1.0 if key.endswith("loss") else scale
+        series = [(name, [factor * value for value in run.series(key)]) for name, run in zip(names, shown)]
+        console.print(overlay_chart(series, width=60, height=12, title=title), highlight=False, markup=False)

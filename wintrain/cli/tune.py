@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -80,10 +81,28 @@ def sweep_lr(
         stdout.print(f"wrote {write_config} with optimizer.lr = {chosen:g}", highlight=False)
 
 
+class Search(str, Enum):
+    random = "random"
+    tpe = "tpe"
+
+
+class Prune(str, Enum):
+    median = "median"
+
+
 @app.command()
 def sweep(
     config: ConfigArg,
-    grid: Annotated[list[str], typer.Option("--grid", help="KEY=V1,V2,... (repeatable; the cartesian product runs).")],
+    grid: Annotated[list[str], typer.Option("--grid", help="KEY=V1,V2,... (repeatable; the cartesian product runs).")]
+    = [],  # noqa: B006 - typer reads the default, never mutates it
+    search: Annotated[Search | None, typer.Option("--search", help="random or tpe (Optuna) over the --space.")]
+    = None,
+    space: Annotated[list[str], typer.Option("--space", help="KEY=DIST: loguniform(a,b), uniform(a,b), int(a,b) or "
+                                                             "choice(v1,v2,...) (repeatable).")] = [],  # noqa: B006
+    trials: Annotated[int | None, typer.Option("--trials", min=1, help="How many trials a search runs.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the search (same seed, same trials).")] = 0,
+    prune: Annotated[Prune | None, typer.Option("--prune", help="median: stop a trial whose dev score after an "
+                                                                "epoch is below the median of earlier trials.")] = None,
     set_: SetOption = [],  # noqa: B006
     epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs per trial (default: the config's).")] = None,
     steps: Annotated[int | None, typer.Option("--steps", help="Stop each trial after this many batches.")] = None,
@@ -93,20 +112,56 @@ def sweep(
     = None,
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failing trial.")] = False,
 ) -> None:
-    """Cartesian sweep over config keys; an interrupted sweep resumes from its sweep.jsonl.
+    """Sweep config keys: a cartesian --grid, or a random / TPE --search over a --space.
 
-    Example: wintrain sweep configs/quickstart.yaml --grid loss.l2=0,1e-5,1e-4 --grid model.activation=tanh,relu
+    Trials keep their per-epoch scores in sweep.jsonl (see wintrain compare); rerunning the same
+    command resumes an interrupted sweep.
+
+    Examples:
+      wintrain sweep configs/quickstart.yaml --grid loss.l2=0,1e-5,1e-4 --grid model.activation=tanh,relu
+      wintrain sweep configs/quickstart.yaml --search random --trials 20 --prune median --jobs 2
+        --space optimizer.lr='loguniform(1e-4,1e-2)' --space model.hidden='choice([100],[200],[300])'
     """
     use_blas_threads(1)
     from wintrain.config import load_config
     from wintrain.render import render_sweep
-    from wintrain.sweep import default_jobs, parse_grid, run_sweep
-    from wintrain.sweep import grid as make_grid
+    from wintrain.sweep import default_jobs, run_sweep, sweep_plan
 
     settings = load_config(config, set_)
+    plan, description = sweep_plan(settings, grid, search.value if search else None, space, trials, seed)
     folder = out or Path("runs") / f"{config.stem}-sweep"
-    events = run_sweep(settings, make_grid(parse_grid(grid)), folder, epochs, steps, jobs or default_jobs(), scheduler,
-                       fail_fast)
+    events = run_sweep(settings, plan, folder, epochs, steps, jobs or default_jobs(), scheduler, fail_fast,
+                       prune=prune is not None, search=description)
     done = render_sweep(events, stdout)
     if done is not None and done.records and all(r["error"] for r in done.records):
         raise WintrainError(f"every trial failed; the first: {done.records[0]['error']}")
+
+
+@app.command()
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders and sweep folders (a sweep expands to its trials).")],
+    png: Annotated[Path | None, typer.Option("--png", help="Save the curves as one PNG (needs matplotlib).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON (with per-epoch rows).")] = False,
+    metric: Annotated[str, typer.Option("--metric", help="The per-epoch column to rank and plot (dev_score, "
+                                                         "dev_f1, dev_accuracy, train_loss, ...).")] = "dev_score",
+) -> None:
+    """Put runs side by side: the settings that differ, best epoch and score, test, time; overlaid curves.
+
+    Examples:
+      wintrain compare runs/tanh runs/relu
+      wintrain compare runs/quickstart-sweep --png sweep.png
+    """
+    from wintrain.reports import print_comparison
+    from wintrain.sweep.compare import compare as compare_runs
+
+    comparison = compare_runs(runs, metric)
+    if as_json:
+        typer.echo(json.dumps(comparison.rows()))
+        return
+    print_comparison(comparison, stdout)
+    if png is not None:
+        from wintrain.plot import save_comparison
+
+        save_comparison([(run.name, run.series(metric), run.series("train_loss")) for run in comparison.runs],
+                        metric, png)
+        stdout.print(f"wrote {png}", highlight=False)

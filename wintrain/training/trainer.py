@@ -88,6 +88,21 @@ def prepare(config: Config, saved: Checkpoint | None = None) -> Prepared:
                     shuffle_rng, model_rng, time.perf_counter() - started)
 
 
+def check_choices(config: Config) -> None:
+    """Check every registry choice of ``config`` (names and parameters) without loading anything."""
+    from wintrain.nn.activations import ACTIVATIONS
+    from wintrain.nn.init import INITIALIZERS
+
+    model = config.model
+    ACTIVATIONS.check_params(model.activation.name, model.activation.params, config.where("model.activation"))
+    for key, choice in (("model.init", model.init), ("model.bias_init", model.bias_init),
+                        ("embeddings.unknown_init", config.embeddings.unknown_init)):
+        INITIALIZERS.check_params(choice.name, choice.params, config.where(key))
+    OPTIMIZERS.check_params(config.optimizer.name, config.optimizer.params, config.where("optimizer"),
+                            section_keys=["lr", "clip_norm"])
+    SCHEDULES.check_params(config.schedule.name, config.schedule.params, config.where("schedule"))
+
+
 # ----------------------------------------------------------------------------- state
 @dataclass
 class TrainerState:
