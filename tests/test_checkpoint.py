@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from wintrain.checkpoint import FORMAT_VERSION, load_checkpoint, restore_parameters, save_checkpoint
+from wintrain.checkpoint import FORMAT_VERSION, READABLE_VERSIONS, load_checkpoint, restore_parameters, save_checkpoint
 from wintrain.config import load_config
 from wintrain.training.trainer import prepare
 
@@ -75,9 +75,9 @@ def test_damaged_foreign_and_other_version_files_are_one_line_errors(prepared, t
     save_checkpoint(path, prepared.config, prepared.encoder, prepared.model)
     with np.load(path) as data:
         arrays = {key: data[key] for key in data.files}
-    arrays["format_version"] = np.array(FORMAT_VERSION - 1)
+    arrays["format_version"] = np.array(min(READABLE_VERSIONS) - 1)
     np.savez(tmp_path / "old.npz", **arrays)
-    assert f"format version {FORMAT_VERSION - 1}" in error_of(load_checkpoint, tmp_path / "old.npz")
+    assert f"format version {min(READABLE_VERSIONS) - 1}" in error_of(load_checkpoint, tmp_path / "old.npz")
     config = json.loads(str(arrays["config"]))
     config["model"]["hidden"] = [5]
     arrays["format_version"] = np.array(FORMAT_VERSION)

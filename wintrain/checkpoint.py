@@ -6,6 +6,7 @@ Layout (every entry a plain array; text as numpy unicode arrays):
     config                  ()   str, the resolved config as JSON
     encoder/vocab  UTF-8 bytes, words joined by newlines    encoder/tags (C,) str
     encoder/settings (4,) int   encoder/affix/<name>  UTF-8 bytes (one vocabulary per affix feature)
+    encoder/chars  UTF-8 bytes (the character vocabulary)    encoder/char_settings (2,) int  (version 4)
     model/<parameter name>  the parameter arrays (embedding tables even when frozen)
     optimizer/<param>/<slot>, optimizer/steps     optimizer state, when saved for resuming
     trainer/<name>          loop state (epoch, best metric, …), when saved for resuming
@@ -31,7 +32,8 @@ from wintrain.errors import WintrainError
 from wintrain.nn.build import build_model
 from wintrain.nn.model import WindowClassifier
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (3, 4)  # 4 added the character vocabulary; a version 3 file simply has none
 
 
 @dataclass
@@ -115,7 +117,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     if "format_version" not in arrays or "config" not in arrays:
         raise WintrainError(f"{path}: not a wintrain checkpoint (no format_version/config entries)")
     version = int(arrays["format_version"])
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise WintrainError(
             f"{path}: checkpoint format version {version}, this wintrain reads version {FORMAT_VERSION}; "
             "use the wintrain version that wrote it"

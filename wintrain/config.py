@@ -128,6 +128,21 @@ class EmbeddingsConfig(Section):
     )
 
 
+class CharsConfig(Section):
+    dim: int = Field(25, gt=0, description="size of each character's embedding")
+    filters: int = Field(50, gt=0, description="convolution filters: the size of a word's character vector")
+    width: int = Field(3, description="characters per convolution window, odd (3 = one each side)")
+    max_length: int = Field(20, gt=0, description="characters of a word the convolution sees (the rest are cut)")
+    min_count: int = Field(1, ge=1, description="characters seen fewer times in training share the <unk> row")
+
+    @field_validator("width")
+    @classmethod
+    def _odd_width(cls, value: int) -> int:
+        if value < 1 or value % 2 == 0:
+            raise ValueError(f"must be a positive odd number (the centre character plus some each side), got {value}")
+        return value
+
+
 class FeaturesConfig(Section):
     casing: bool = Field(True, description="a small trainable embedding of each word's casing class")
     casing_dim: int = Field(4, gt=0, description="size of the casing embedding")
@@ -135,6 +150,10 @@ class FeaturesConfig(Section):
     suffixes: list[int] = Field(default_factory=list, description="suffix lengths to embed, e.g. [2, 3]")
     affix_dim: int = Field(8, gt=0, description="size of each prefix/suffix embedding")
     affix_min_count: int = Field(2, ge=1, description="affixes seen fewer times in training map to <unk>")
+    chars: CharsConfig | None = Field(
+        None, description="a convolution over each word's characters, max-pooled into one vector per word "
+        "(CharWNN); null: off"
+    )
 
     @field_validator("prefixes", "suffixes")
     @classmethod
@@ -175,6 +194,11 @@ class ModelConfig(Section):
 
 
 class LossConfig(Section):
+    name: Literal["cross_entropy", "sll"] = Field(
+        "cross_entropy",
+        description="cross_entropy: per window; sll: sentence-level log-likelihood with learned tag transitions "
+        "(batches are whole sentences, train.batch_size counts tokens)",
+    )
     l2: float = Field(0.0, ge=0.0, description="λ in J = mean cross-entropy + λ·Σθ² over the weight matrices")
     l2_embeddings: bool = Field(
         False, description="include the embedding tables in the L2 term (applied to the rows in each batch)"
@@ -212,10 +236,11 @@ class TrainConfig(Section):
 
 
 class EvaluationConfig(Section):
-    decode: Literal["greedy", "constrained"] = Field(
-        "greedy",
-        description="greedy: the best tag per word; constrained: per sentence, the best tag sequence "
-        "without invalid chunk transitions (Viterbi over the tag scores, e.g. no O → I-X in IOB2)",
+    decode: Literal["auto", "greedy", "viterbi", "constrained"] = Field(
+        "auto",
+        description="greedy: the best tag per word; viterbi: the best tag sequence under the learned transitions "
+        "(loss sll); constrained: the best sequence without invalid chunk transitions (e.g. no O → I-X in IOB2), "
+        "with the learned transitions when there are; auto: viterbi for sll models, else greedy",
     )
 
 
@@ -242,6 +267,9 @@ class Config(Section):
     def _patience_needs_dev(self) -> Config:
         if self.train.patience is not None and self.data.dev is None:
             raise ValueError("train.patience stops on the dev score: set data.dev, or remove train.patience")
+        if self.evaluation.decode == "viterbi" and self.loss.name != "sll":
+            raise ValueError("evaluation.decode: viterbi uses the transitions an sll model learns: set loss.name: sll, "
+                             "or decode greedy or constrained")
         return self
 
     def where(self, key: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from wintrain.data.tags import allowed_ends, allowed_transitions, infer_scheme
 from wintrain.errors import WintrainError
-from wintrain.evaluation.decode import constrained_decode, decode_corpus, viterbi
+from wintrain.evaluation.decode import constrained_decode, constraint_scores, decode_corpus, viterbi
 
 
 def count_invalid(tag_ids: np.ndarray, starts: np.ndarray, allowed: np.ndarray, allowed_end: np.ndarray) -> int:
@@ -167,7 +167,7 @@ def test_decode_corpus_equals_viterbi_per_sentence_and_repairs_greedy():
     starts = np.concatenate(([0], np.cumsum(lengths)))
     scores = rng.normal(size=(int(starts[-1]), len(IOBES))) * 2
     allowed, ends = allowed_transitions(IOBES, "iobes"), allowed_ends(IOBES, "iobes")
-    decoded = decode_corpus(scores, starts, allowed, ends)
+    decoded = decode_corpus(scores, starts, *constraint_scores(IOBES, "iobes"))
     for a, b in zip(starts[:-1], starts[1:]):
         np.testing.assert_array_equal(decoded[a:b], viterbi(scores[a:b], allowed, ends))
     assert count_invalid(scores.argmax(axis=1), starts, allowed, ends) > 0
@@ -196,3 +196,18 @@ def test_infer_scheme():
     # One stray I- start among IOB2 entities keeps iob2.
     mostly_iob2 = [["B-X", "I-X", "O"], ["O", "B-Y"], ["I-X", "O"], ["B-X"]]
     assert infer_scheme(["O", "B-X", "I-X", "B-Y"], mostly_iob2) == "iob2"
+
+
+def test_learned_transitions_change_the_path_and_add_to_the_constraints():
+    tags = ["O", "B-PER", "I-PER"]
+    scores = np.log(np.array([[0.6, 0.4, 0.0001], [0.5, 0.0001, 0.49]]))
+    starts = np.array([0, 2])
+    assert constrained_decode(scores, starts, tags, "iob2").tolist() == [0, 0]
+    # a learned bonus for B-PER → I-PER (and none elsewhere) makes "B-PER I-PER" the best allowed path
+    transitions = np.zeros((3, 3))
+    transitions[1, 2] = 1.0
+    assert constrained_decode(scores, starts, tags, "iob2", transitions, np.zeros(3)).tolist() == [1, 2]
+    # no learned score makes a forbidden move allowed: O → I-PER stays out however large its score
+    transitions[0, 2] = 100.0
+    assert constrained_decode(scores, starts, tags, "iob2", transitions, np.zeros(3)).tolist() == [1, 2]
+    assert decode_corpus(scores, starts, transitions, np.zeros(3)).tolist() == [0, 2]  # unconstrained: it wins

@@ -82,3 +82,50 @@ def test_gradcheck_with_affix_features_on_a_real_config(tiny_data):
     results = check_config_gradients(config, batch_size=6, max_entries=100)
     assert "embed.suffix2" in {r.name for r in results}
     assert all(r.relative_error < 1e-6 for r in results), results
+
+
+def chars_and_sll_model(activation: str, l2: float, chars: bool, sll: bool) -> WindowClassifier:
+    from wintrain.nn.chars import CharCNN
+
+    rng = np.random.default_rng(5)
+    spec = ModelSpec(window_size=3, n_classes=4, hidden=[6], activation=activation, l2=l2, l2_embeddings=l2 > 0,
+                     loss="sll" if sll else "cross_entropy")
+    features = [FeatureTable("word", rng.normal(size=(15, 5)))]
+    cnn = CharCNN(rng.normal(size=(10, 3)), rng.normal(size=(3 * 3, 4)) * 0.5, rng.normal(size=4) * 0.1, 3) \
+        if chars else None
+    model = WindowClassifier(spec, features, np.random.default_rng(11), np.float64, cnn)
+    if sll:  # start away from zero transitions, so their gradient is not special
+        model.loss.sll.transitions.value[...] = rng.normal(size=(4, 4))
+        model.loss.sll.initial.value[...] = rng.normal(size=4)
+    return model
+
+
+def char_batch():
+    """Two sentences (4 + 5 tokens) of words made of characters 2..8, as CharWindows would give."""
+    from wintrain.data.chars import CharVocab, char_windows
+    from wintrain.data.windows import window_positions
+
+    tokens = ["ab", "cde", "ab", "f", "gh", "cde", "hhh", "a", "gf"]
+    starts = np.array([0, 4, 9])
+    vocab = CharVocab(["<pad>", "<unk>", *"abcdefgh"])
+    return char_windows(vocab, tokens, window_positions(starts, 3), 10, 3)[np.arange(9)]
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS.names())
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+@pytest.mark.parametrize("chars, sll", [(True, False), (False, True), (True, True)],
+                         ids=["chars", "sll", "chars+sll"])
+def test_characters_and_sentence_level_loss_match_finite_differences(activation, l2, chars, sll):
+    model = chars_and_sll_model(activation, l2, chars, sll)
+    rng = np.random.default_rng(2)
+    features = [rng.integers(0, 15, (9, 3))] + ([char_batch()] if chars else [])
+    targets = rng.integers(0, 4, 9)
+    results = check_gradients(model, features, targets, max_entries=10_000, lengths=np.array([4, 5]) if sll else None)
+    names = {r.name for r in results}
+    assert {"embed.word", "hidden1.W", "output.W"} <= names
+    if chars:
+        assert {"embed.chars", "chars.W", "chars.b"} <= names
+    if sll:
+        assert {"sll.transitions", "sll.initial"} <= names
+    for result in results:
+        assert result.relative_error < 1e-6, result

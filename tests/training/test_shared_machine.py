@@ -156,13 +156,13 @@ def test_a_disk_that_fills_up_mid_training(tiny_data, small_disk):
     first = start_training(tiny_data["config"], folder, "--set", "train.epochs=400")
     wait_for_epochs(folder, 2, first)
     filler = small_disk / "filler"
-    with open(filler, "wb") as stream:  # take every free byte, as another program would
-        try:
-            while True:
-                stream.write(b"\0" * 65536)
-                stream.flush()
-        except OSError as error:
-            assert error.errno == errno.ENOSPC
+    with open(filler, "wb", buffering=0) as stream:  # take every free byte, as another program would
+        for chunk in (65536, 4096, 512, 1):
+            try:
+                while True:
+                    stream.write(b"\0" * chunk)
+            except OSError as error:
+                assert error.errno == errno.ENOSPC
     _, err = first.communicate(timeout=120)
     assert first.returncode == 1, err
     line = one_line(err)

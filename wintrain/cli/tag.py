@@ -16,6 +16,7 @@ from wintrain.cli import CheckpointArg, app, stdout, use_blas_threads
 
 class Decode(str, Enum):
     greedy = "greedy"
+    viterbi = "viterbi"
     constrained = "constrained"
 
 

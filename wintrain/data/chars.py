@@ -171,3 +171,70 @@ def take_words(ids: np.ndarray, lengths: np.ndarray, rows: np.ndarray, width: in
 def _code_points(text: str) -> np.ndarray:
     """(len(text),) uint32 code points (lone surrogates kept as their code point)."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+
+
+@dataclass(frozen=True)
+class CharBatch:
+    """The character input of one batch of windows.
+
+    Attributes:
+        local: (B, w) int32 — for each window position, 1 + the row of its word in ``ids``, or 0
+            where the position is outside the sentence (no word there).
+        ids, lengths: (U, L) and (U,) character ids of the batch's U distinct word forms.
+    """
+
+    local: np.ndarray
+    ids: np.ndarray
+    lengths: np.ndarray
+
+
+@dataclass(frozen=True)
+class CharWindows:
+    """The character feature of a data set: every window position's word form, and the characters
+    of every distinct form, encoded once.
+
+    Attributes:
+        forms: (N, w) int32 — 1 + the form's row in ``ids``, 0 outside the sentence.
+        ids, lengths: (F, L) and (F,) character ids of the F distinct forms of the data set.
+        width: the convolution width the ids are padded for.
+
+    Indexing (``windows[index]``) gives the :class:`CharBatch` of those windows: its distinct
+    forms found with one ``np.unique``, their rows gathered and trimmed to the longest of them,
+    so the convolution runs once per distinct word of a batch, not once per window position.
+    """
+
+    forms: np.ndarray
+    ids: np.ndarray
+    lengths: np.ndarray
+    width: int
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.forms.shape)
+
+    def __len__(self) -> int:
+        return len(self.forms)
+
+    def __getitem__(self, index: np.ndarray | slice) -> CharBatch:
+        forms = self.forms[index]
+        distinct, local = np.unique(forms, return_inverse=True)
+        local = local.reshape(forms.shape).astype(np.int32)
+        if distinct.size and distinct[0] == 0:  # 0 (no word) keeps local id 0
+            distinct = distinct[1:]
+        else:  # every position holds a word: shift so that 0 stays free
+            local += 1
+        ids, lengths = take_words(self.ids, self.lengths, distinct - 1, self.width)
+        return CharBatch(local, ids, lengths)
+
+
+def char_windows(
+    vocab: CharVocab, tokens: Sequence[str], positions: np.ndarray, max_length: int, width: int
+) -> CharWindows:
+    """The :class:`CharWindows` of ``tokens`` (N,) laid out by ``positions`` (N, w) from
+    :func:`wintrain.data.windows.window_positions` (N = the padding slot)."""
+    distinct: dict[str, int] = {}
+    form_ids = np.fromiter((distinct.setdefault(token, len(distinct) + 1) for token in tokens), dtype=np.int32,
+                           count=len(tokens))
+    ids, lengths = vocab.encode(list(distinct), max_length, width)
+    padded = np.append(form_ids, np.int32(0))
+    return CharWindows(padded[positions], ids, lengths, width)

@@ -13,30 +13,45 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wintrain.data.casing import CASING_CLASSES, casing_ids
+from wintrain.data.chars import CharBatch, CharVocab, CharWindows, char_windows
 from wintrain.data.reader import Corpus, sentence_starts
 from wintrain.data.vocab import TagSet, Vocab
 from wintrain.data.windows import gather_windows, window_positions
 from wintrain.errors import WintrainError, listed
+
+Feature = np.ndarray | CharWindows
+"""A data set's feature: (N, w) window ids, or the character feature's :class:`CharWindows`."""
+FeatureBatch = np.ndarray | CharBatch
+"""A batch's feature: (B, w) window ids, or a :class:`CharBatch`."""
 
 
 @dataclass
 class Encoded:
     """A data set ready for the model.
 
-    features: one (N, w) int32 id array per feature (word, then casing when on);
-    targets: (N,) int32 tag ids, or None for untagged text.
+    features: one entry per feature, in :attr:`Encoder.feature_names` order: (N, w) int32 ids of
+    the word, casing and affix features, then :class:`CharWindows` when characters are on;
+    targets: (N,) int32 tag ids, or None for untagged text;
+    sentence_starts: (S+1,) offsets of the sentences (whole-sentence batches for the sll loss).
     """
 
-    features: list[np.ndarray]
+    features: list[Feature]
     targets: np.ndarray | None
+    sentence_starts: np.ndarray
 
     def __len__(self) -> int:
         return int(self.features[0].shape[0])
 
-    def batch(self, index: np.ndarray | slice) -> tuple[list[np.ndarray], np.ndarray | None]:
-        """The rows ``index`` of every feature (and the targets)."""
+    def batch(self, index: np.ndarray | slice) -> tuple[list[FeatureBatch], np.ndarray | None]:
+        """The windows ``index`` of every feature (and their targets)."""
         targets = None if self.targets is None else self.targets[index]
         return [f[index] for f in self.features], targets
+
+    def sentence_lengths(self, index: np.ndarray) -> np.ndarray:
+        """(S_b,) lengths of the whole sentences that the token indices ``index`` (B,) cover, in order."""
+        sentence = np.searchsorted(self.sentence_starts, index, side="right") - 1
+        changes = np.flatnonzero(np.diff(sentence)) + 1
+        return np.diff(np.concatenate(([0], changes, [len(index)])))
 
 
 DIGITS = str.maketrans("0123456789", "0000000000")
@@ -79,15 +94,21 @@ class Encoder:
     casing: bool = True
     digits: bool = False  # normalise digits to 0 before the word lookup
     affixes: dict[str, Vocab] = field(default_factory=dict)
+    chars: CharVocab | None = None  # the character feature (None: off)
+    char_max_length: int = 20
+    char_width: int = 3
 
     @property
     def feature_names(self) -> list[str]:
-        return ["word"] + (["casing"] if self.casing else []) + list(self.affixes)
+        names = ["word"] + (["casing"] if self.casing else []) + list(self.affixes)
+        return names + (["chars"] if self.chars is not None else [])
 
     @property
     def feature_sizes(self) -> list[int]:
+        """Rows of each feature's table (the character table for ``chars``)."""
         sizes = [len(self.vocab)] + ([len(CASING_CLASSES)] if self.casing else [])
-        return sizes + [len(v) for v in self.affixes.values()]
+        sizes += [len(v) for v in self.affixes.values()]
+        return sizes + ([len(self.chars)] if self.chars is not None else [])
 
     def lookup_forms(self, tokens: Sequence[str]) -> list[str]:
         """The forms the vocabulary is searched for (see :func:`lookup_forms`)."""
@@ -103,10 +124,14 @@ class Encoder:
             features.append(vocab.encode([affix(t, kind, length) for t in tokens]))
         return features
 
-    def encode_tokens(self, tokens: Sequence[str], sentence_starts: np.ndarray) -> list[np.ndarray]:
-        """tokens (N,) flat, sentence_starts (S+1,) → one (N, w) window id array per feature."""
+    def encode_tokens(self, tokens: Sequence[str], sentence_starts: np.ndarray) -> list[Feature]:
+        """tokens (N,) flat, sentence_starts (S+1,) → one (N, w) window id array per feature, then
+        the :class:`CharWindows` of the character feature when it is on."""
         positions = window_positions(sentence_starts, self.window_size)
-        return [gather_windows(ids, positions) for ids in self.token_features(tokens)]
+        features: list[Feature] = [gather_windows(ids, positions) for ids in self.token_features(tokens)]
+        if self.chars is not None:
+            features.append(char_windows(self.chars, tokens, positions, self.char_max_length, self.char_width))
+        return features
 
     def encode_tags(self, corpus: Corpus) -> np.ndarray:
         """(N,) int32 tag ids; a tag outside the tag set is an error naming file and line."""
@@ -123,12 +148,14 @@ class Encoder:
             ) from None
 
     def encode(self, corpus: Corpus) -> Encoded:
-        return Encoded(self.encode_tokens(corpus.tokens, corpus.sentence_starts), self.encode_tags(corpus))
+        features = self.encode_tokens(corpus.tokens, corpus.sentence_starts)
+        return Encoded(features, self.encode_tags(corpus), corpus.sentence_starts)
 
     def encode_sentences(self, sentences: Sequence[Sequence[str]]) -> Encoded:
         """Untagged sentences (lists of tokens) → windows, for prediction."""
         tokens = [token for sentence in sentences for token in sentence]
-        return Encoded(self.encode_tokens(tokens, sentence_starts(sentences)), None)
+        starts = sentence_starts(sentences)
+        return Encoded(self.encode_tokens(tokens, starts), None, starts)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The encoder as plain arrays for a checkpoint (no pickle).  The vocabulary is stored as
@@ -141,6 +168,9 @@ class Encoder:
                                          dtype=np.int64),
         }
         arrays.update({f"encoder/affix/{name}": words_to_bytes(v.words) for name, v in self.affixes.items()})
+        if self.chars is not None:
+            arrays["encoder/chars"] = self.chars.to_array()
+            arrays["encoder/char_settings"] = np.array([self.char_max_length, self.char_width], dtype=np.int64)
         return arrays
 
     @classmethod
@@ -148,6 +178,10 @@ class Encoder:
         window_size, lowercase, casing, digits = (int(v) for v in arrays["encoder/settings"])
         affixes = {key.removeprefix("encoder/affix/"): Vocab(bytes_to_words(value))
                    for key, value in sorted(arrays.items()) if key.startswith("encoder/affix/")}
+        chars, max_length, width = None, 20, 3
+        if "encoder/chars" in arrays:
+            chars = CharVocab.from_array(arrays["encoder/chars"])
+            max_length, width = (int(v) for v in arrays["encoder/char_settings"])
         return cls(
             Vocab(bytes_to_words(arrays["encoder/vocab"])),
             TagSet([str(t) for t in arrays["encoder/tags"]]),
@@ -156,6 +190,9 @@ class Encoder:
             bool(casing),
             bool(digits),
             affixes,
+            chars,
+            max_length,
+            width,
         )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from wintrain.config import TAG_FIELDS, Config, DataConfig
+from wintrain.data.chars import CharVocab
 from wintrain.data.conllu import conllu_hint, looks_like_conllu, read_conllu
 from wintrain.data.dataset import Encoder, affix, lookup_forms, parse_affix_name
 from wintrain.data.reader import Corpus, conll_from_text, read_utf8
@@ -75,7 +76,12 @@ def make_encoder(config: Config, train: Corpus, vectors: Vectors | None = None) 
     for name in names:
         kind, length = parse_affix_name(name)
         affixes[name] = Vocab.build((affix(t, kind, length) for t in train.tokens), features.affix_min_count)
-    return Encoder(vocab, tagset, config.model.window_size, data.lowercase, features.casing, data.digits, affixes)
+    chars = None
+    if features.chars is not None:
+        chars = CharVocab.build(train.tokens, features.chars.min_count)
+    return Encoder(vocab, tagset, config.model.window_size, data.lowercase, features.casing, data.digits, affixes,
+                   chars, features.chars.max_length if features.chars else 20,
+                   features.chars.width if features.chars else 3)
 
 
 def load_encoder_and_vectors(config: Config, train: Corpus) -> tuple[Encoder, Vectors | None]:

@@ -1,24 +1,19 @@
-"""Constrained decoding: the best tag sequence per sentence that a chunk scheme allows.
+"""Decoding: from per-token tag scores to the tags of a corpus.
 
-A window model scores each token on its own, so greedy decoding (argmax per token) can
-produce ``O I-PER`` under IOB2 or ``B-PER O`` under IOBES.  Constrained decoding finds, per
-sentence, the tag path ``y`` maximising
+* **greedy** — the best tag per token (argmax of its scores).
+* **viterbi** — per sentence, the best tag *sequence* under the transitions an SLL model
+  learned (:func:`wintrain.nn.sll.viterbi`, the one Viterbi of the package).
+* **constrained** — the best sequence without invalid chunk transitions: a window model scores
+  each token on its own, so greedy decoding can produce ``O I-PER`` under IOB2 or ``B-PER O``
+  under IOBES.  The scheme's rules (:mod:`wintrain.data.tags`) become transition scores of
+  0 (allowed) and −inf (forbidden), added to the learned transitions of an SLL model.
 
-    score(y) = Σ_t s[t, y_t]      subject to  allowed[y_{t-1}, y_t] for every t
-                                             (y_{-1} = start, row C)  and  allowed_end[y_{N-1}]
+With scores s (the logits), transitions A, initial a0 and final scores e, a path y scores
 
-with the Viterbi recursion over positions (vectorised over tags and over sentences of the
-same length):
+    score(y) = a0[y_0] + Σ_t s[t, y_t] + Σ_{t≥1} A[y_{t-1}, y_t] + e[y_last].
 
-    δ_0[j]  = s[0, j] + m[C, j]
-    δ_t[j]  = max_i (δ_{t-1}[i] + m[i, j]) + s[t, j],     ψ_t[j] = argmax_i (...)
-    y_{N-1} = argmax_j (δ_{N-1}[j] + e[j]),               y_{t-1} = ψ_t[y_t]
-
-where ``m`` (C+1, C) and ``e`` (C,) are 0 where allowed and -inf where forbidden.  ``s``
-may be log-probabilities or raw logits: log-softmax only subtracts one constant per
+``s`` may be log-probabilities or raw logits: log-softmax only subtracts one constant per
 position, which every path pays once, so the best path is the same.
-
-Which tag may follow which comes from :mod:`wintrain.data.tags` (the scheme's rules).
 """
 
 from __future__ import annotations
@@ -28,81 +23,74 @@ from collections.abc import Sequence
 import numpy as np
 
 from wintrain.data.tags import allowed_ends, allowed_transitions
+from wintrain.nn.sll import pad_sentences, unpad
+from wintrain.nn.sll import viterbi as viterbi_padded
 
-__all__ = ["viterbi", "viterbi_batch", "decode_corpus", "constrained_decode"]
+__all__ = ["constraint_scores", "decode_corpus", "viterbi", "constrained_decode"]
 
-_MAX_BATCH_CELLS = 1 << 22  # B·C·C floats per Viterbi step when sentences are batched
-
-
-def viterbi_batch(scores: np.ndarray, allowed: np.ndarray, allowed_end: np.ndarray) -> np.ndarray:
-    """Best allowed tag path of each of B sentences of equal length L.
-
-    Args:
-        scores: (B, L, C) per-token tag scores (log-probabilities or logits), L ≥ 1.
-        allowed: (C+1, C) bool transitions, row C = sentence start.
-        allowed_end: (C,) bool final tags.
-
-    Returns:
-        (B, L) int64 tag ids.  A sentence with no allowed path (or only paths of score
-        -inf) gets its greedy argmax path instead.
-    """
-    scores = np.asarray(scores, dtype=np.float64)
-    n_batch, length, n_tags = scores.shape
-    move = np.where(allowed, 0.0, -np.inf)  # (C+1, C)
-    end = np.where(allowed_end, 0.0, -np.inf)  # (C,)
-    best = scores[:, 0] + move[n_tags]  # (B, C)
-    back = np.zeros((n_batch, length, n_tags), dtype=np.int64)
-    for t in range(1, length):
-        candidates = best[:, :, None] + move[None, :n_tags]  # (B, C_prev, C_next)
-        back[:, t] = candidates.argmax(axis=1)
-        best = candidates.max(axis=1) + scores[:, t]
-    best = best + end
-    path = np.empty((n_batch, length), dtype=np.int64)
-    path[:, -1] = best.argmax(axis=1)
-    rows = np.arange(n_batch)
-    for t in range(length - 1, 0, -1):
-        path[:, t - 1] = back[rows, t, path[:, t]]
-    stuck = ~np.isfinite(best.max(axis=1))
-    path[stuck] = scores[stuck].argmax(axis=2)
-    return path
+_MAX_PADDED_CELLS = 1 << 24  # S·T·C scores padded at once
 
 
-def viterbi(log_probs: np.ndarray, allowed: np.ndarray, allowed_end: np.ndarray) -> np.ndarray:
-    """Best allowed tag path of ONE sentence: (N, C) scores → (N,) int64 tag ids."""
-    if len(log_probs) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return viterbi_batch(np.asarray(log_probs)[None], allowed, allowed_end)[0]
+def constraint_scores(tags: Sequence[str], scheme: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The scheme's rules as scores: transitions (C, C), initial (C,) and final (C,), each 0 where
+    allowed and −inf where forbidden."""
+    allowed = allowed_transitions(tags, scheme)
+    move = np.where(allowed, 0.0, -np.inf)
+    return move[:-1], move[-1], np.where(allowed_ends(tags, scheme), 0.0, -np.inf)
 
 
 def decode_corpus(
-    log_probs: np.ndarray, sentence_starts: np.ndarray, allowed: np.ndarray, allowed_end: np.ndarray
+    scores: np.ndarray,
+    sentence_starts: np.ndarray,
+    transitions: np.ndarray,
+    initial: np.ndarray,
+    final: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Constrained decoding of a whole corpus.
+    """The best path of every sentence of a corpus.
 
     Args:
-        log_probs: (N, C) scores of all tokens, sentences back to back.
+        scores: (N, C) scores of all tokens, sentences back to back.
         sentence_starts: (S+1,) offsets; sentence i is rows ``starts[i]:starts[i+1]``.
-        allowed, allowed_end: as for :func:`viterbi_batch`.
+        transitions, initial, final: (C, C), (C,) and (C,) or None, as in :func:`wintrain.nn.sll.viterbi`.
 
     Returns:
-        (N,) int64 tag ids.  Sentences of equal length are decoded together, in batches of
-        at most ``2**22 / C²`` sentences.
+        (N,) int64 tag ids.  Sentences are padded and decoded in chunks of bounded size.
     """
     starts = np.asarray(sentence_starts, dtype=np.int64)
+    path = np.zeros(len(scores), dtype=np.int64)
     lengths = np.diff(starts)
-    n_tags = log_probs.shape[1]
-    batch = max(1, _MAX_BATCH_CELLS // (n_tags * n_tags))
-    path = np.zeros(len(log_probs), dtype=np.int64)
-    for length in np.unique(lengths[lengths > 0]).tolist():
-        same_length = starts[:-1][lengths == length]
-        for first in range(0, len(same_length), batch):
-            positions = same_length[first:first + batch, None] + np.arange(length)  # (B, L)
-            path[positions] = viterbi_batch(log_probs[positions], allowed, allowed_end)
+    if len(lengths) == 0:
+        return path
+    per_chunk = max(1, _MAX_PADDED_CELLS // max(1, int(lengths.max()) * scores.shape[1]))
+    for first in range(0, len(lengths), per_chunk):
+        chunk = starts[first:first + per_chunk + 1]
+        padded, chunk_lengths = pad_sentences(scores, chunk)
+        best = viterbi_padded(padded, chunk_lengths, transitions, initial, final)
+        path[chunk[0]:chunk[-1]] = unpad(best, chunk_lengths)
     return path
 
 
+def viterbi(scores: np.ndarray, allowed: np.ndarray, allowed_end: np.ndarray) -> np.ndarray:
+    """The best allowed tag path of ONE sentence: scores (N, C), allowed (C+1, C) (row C = the
+    sentence start), allowed_end (C,) → (N,) int64."""
+    move = np.where(allowed, 0.0, -np.inf)
+    return decode_corpus(np.asarray(scores), np.array([0, len(scores)]), move[:-1], move[-1],
+                         np.where(allowed_end, 0.0, -np.inf))
+
+
 def constrained_decode(
-    scores: np.ndarray, sentence_starts: np.ndarray, tags: Sequence[str], scheme: str
+    scores: np.ndarray,
+    sentence_starts: np.ndarray,
+    tags: Sequence[str],
+    scheme: str,
+    transitions: np.ndarray | None = None,
+    initial: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(N, C) scores → (N,) tag ids: :func:`decode_corpus` with the constraints of ``scheme``."""
-    return decode_corpus(scores, sentence_starts, allowed_transitions(tags, scheme), allowed_ends(tags, scheme))
+    """(N, C) scores → (N,) tag ids: the best sequences without invalid chunk transitions under
+    ``scheme``, with learned ``transitions`` (C, C) and ``initial`` (C,) added when given."""
+    move, start, end = constraint_scores(tags, scheme)
+    if transitions is not None:
+        move = move + transitions
+    if initial is not None:
+        start = start + initial
+    return decode_corpus(scores, sentence_starts, move, start, end)

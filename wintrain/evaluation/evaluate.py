@@ -20,9 +20,10 @@ from wintrain.data.reader import Corpus, split_at
 from wintrain.data.tags import is_chunk_tagset
 from wintrain.errors import WintrainError
 from wintrain.evaluation.confusion import confusion_matrix
-from wintrain.evaluation.decode import constrained_decode
+from wintrain.evaluation.decode import constrained_decode, decode_corpus
 from wintrain.evaluation.metrics import evaluate_tags
 from wintrain.nn.model import WindowClassifier
+from wintrain.nn.sll import SentenceLoss
 
 
 def main_score(metrics: dict[str, Any]) -> tuple[str, float]:
@@ -44,16 +45,26 @@ def predict_ids(
     encoded: Encoded,
     sentence_starts: np.ndarray,
     batch_size: int = 8192,
-    decode: str = "greedy",
+    decode: str = "auto",
     scheme: str = "iob2",
 ) -> np.ndarray:
-    """(N,) predicted tag ids: the best tag per word (greedy), or per sentence the best tag
-    sequence without invalid chunk transitions (constrained; chunk tag sets only)."""
-    tags = encoder.tagset.tags
-    if decode == "constrained" and is_chunk_tagset(tags):
-        scores = model.predict_scores(encoded.features, batch_size)
-        return constrained_decode(scores, sentence_starts, tags, scheme)
-    return model.predict(encoded.features, batch_size)
+    """(N,) predicted tag ids, decoded as ``decode`` says (see :mod:`.decode`): ``greedy``, ``viterbi``
+    (learned transitions of an sll model), ``constrained`` (no invalid chunk transitions, on top of
+    learned transitions when the model has them; greedy for tag sets without chunks) or ``auto``
+    (viterbi for sll models, else greedy)."""
+    scores = model.predict_scores(encoded.features, batch_size)
+    sll = model.loss if isinstance(model.loss, SentenceLoss) else None
+    if decode == "auto":
+        decode = "viterbi" if sll is not None else "greedy"
+    transitions = sll.sll.transitions.value if sll is not None else None
+    initial = sll.sll.initial.value if sll is not None else None
+    if decode == "constrained" and is_chunk_tagset(encoder.tagset.tags):
+        return constrained_decode(scores, sentence_starts, encoder.tagset.tags, scheme, transitions, initial)
+    if decode in ("viterbi", "constrained") and transitions is not None and initial is not None:
+        return decode_corpus(scores, sentence_starts, transitions, initial)
+    if decode == "viterbi":
+        raise WintrainError("decode viterbi needs a model trained with loss sll; decode greedy or constrained")
+    return scores.argmax(axis=1)
 
 
 def scoring_scheme(scheme: str) -> str:
@@ -108,8 +119,10 @@ def evaluate_checkpoint(
     corpus = read_corpus(Path(data), config.data)
     encoded = saved.encoder.encode(corpus)
     decode = decode or config.evaluation.decode
-    if not is_chunk_tagset(saved.encoder.tagset.tags):
-        decode = "greedy"  # constrained decoding only applies to chunk (B-X/I-X) tag sets
+    if decode == "auto":
+        decode = "viterbi" if config.loss.name == "sll" else "greedy"
+    if decode == "constrained" and not is_chunk_tagset(saved.encoder.tagset.tags):
+        decode = "viterbi" if config.loss.name == "sll" else "greedy"  # no chunks to constrain
     result = evaluate_encoded(model, saved.encoder, corpus, encoded, config.train.eval_batch_size, decode,
                               config.data.scheme)
     if output is not None:

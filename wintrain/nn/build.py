@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from wintrain.config import Config
 from wintrain.data.dataset import Encoder
 from wintrain.data.vectors import Vectors
 from wintrain.data.vocab import Vocab
 from wintrain.errors import WintrainError
+from wintrain.nn.chars import CharCNN
 from wintrain.nn.init import INITIALIZERS
 from wintrain.nn.model import FeatureTable, ModelSpec, WindowClassifier
 
@@ -68,7 +70,22 @@ def model_spec(config: Config, n_classes: int) -> ModelSpec:
         dropout=model.dropout,
         l2=config.loss.l2,
         l2_embeddings=config.loss.l2_embeddings,
+        loss=config.loss.name,
     )
+
+
+def char_cnn(config: Config, encoder: Encoder, rng: np.random.Generator, dtype: DTypeLike) -> CharCNN | None:
+    """The character convolution of ``features.chars`` (None when off): character embeddings
+    U(−0.1, 0.1) (the ``<pad>`` row zero), filters W (width·dim, filters) initialised like the
+    model's weights (``model.init``, fan-in width·dim), biases zero."""
+    settings = config.features.chars
+    if settings is None or encoder.chars is None:
+        return None
+    table = INITIALIZERS.build("uniform", {}, "")((len(encoder.chars), settings.dim), rng, dtype)
+    weight_init = INITIALIZERS.build(config.model.init.name, config.model.init.params, config.where("model.init"))
+    weight = weight_init((settings.width * settings.dim, settings.filters), rng, dtype)
+    bias = np.zeros(settings.filters, dtype=dtype)
+    return CharCNN(table, weight, bias, settings.width)
 
 
 def build_model(
@@ -85,11 +102,14 @@ def build_model(
     small_tables = INITIALIZERS.build("uniform", {}, "")
     dims = {"casing": config.features.casing_dim}
     for name, size in zip(encoder.feature_names[1:], encoder.feature_sizes[1:]):
+        if name == "chars":
+            continue
         table = small_tables((size, dims.get(name, config.features.affix_dim)), rng, np.float32)
         table[0] = 0.0  # <pad>
         features.append(FeatureTable(name, table, True, dense))
+    chars = char_cnn(config, encoder, rng, dtype)
     try:
-        model = WindowClassifier(model_spec(config, len(encoder.tagset)), features, rng, dtype)
+        model = WindowClassifier(model_spec(config, len(encoder.tagset)), features, rng, dtype, chars)
     except WintrainError as error:
         raise WintrainError(f"{config.source or 'config'}: {error}") from None
     return model, coverage

@@ -46,6 +46,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from wintrain.data.chars import CharBatch
 from wintrain.nn.layers import Layer, Parameter, scatter_rows
 
 PAD_ID = 0
@@ -174,3 +175,49 @@ def _first_in_each_word(winners: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     before[1:] = running[starts[1:] - 1]
     running -= np.repeat(before, lengths, axis=0)
     return winners & (running == 1)
+
+
+class CharFeature(Layer):
+    """The character feature at every window position: a :class:`CharBatch` → (B, w, filters).
+
+    The convolution (:class:`CharCNN`) runs once per distinct word form of the batch (U of them);
+    its (U, filters) vectors are then gathered into the window positions, and a position outside
+    the sentence gets zeros.  Backward sums the gradients of all positions of the same form
+    (``scatter_rows``) before one backward pass of the convolution.  Used inside
+    :class:`~wintrain.nn.layers.WindowConcat` like an :class:`~wintrain.nn.layers.Embedding`.
+    """
+
+    trainable = True
+
+    def __init__(self, cnn: CharCNN) -> None:
+        self.cnn = cnn
+
+    def parameters(self) -> list[Parameter]:
+        return self.cnn.parameters()
+
+    @property
+    def table(self) -> Parameter:
+        """The character embedding table (saved with the model like the other tables)."""
+        return self.cnn.table
+
+    @property
+    def dim(self) -> int:
+        return self.cnn.output_dim
+
+    def forward(self, batch: CharBatch, train: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+        """batch: local ids (B, w) and the characters of its U forms → (B, w, filters), into ``out`` when given."""
+        vectors = self.cnn.forward(batch.ids, batch.lengths, train)  # (U, F)
+        padded = np.empty((len(vectors) + 1, vectors.shape[1]), vectors.dtype)
+        padded[0] = 0.0
+        padded[1:] = vectors
+        self.cache = (batch.local, len(vectors))
+        return np.take(padded, batch.local, axis=0, out=out)
+
+    def backward(self, dout: np.ndarray) -> None:
+        """dout: (B, w, filters).  Sets the convolution's gradients; returns nothing."""
+        local, count = self.cache
+        rows, sums = scatter_rows(local.reshape(-1), dout.reshape(-1, dout.shape[-1]), count + 1)
+        dvectors = np.zeros((count, dout.shape[-1]), dout.dtype)
+        keep = rows > 0
+        dvectors[rows[keep] - 1] = sums[keep]
+        self.cnn.backward(dvectors)

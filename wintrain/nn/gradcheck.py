@@ -8,12 +8,14 @@ by entries whose true gradient is ~0.  Run it on a float64 model with dropout of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from wintrain.config import Config
-from wintrain.data.dataset import Encoder
+from wintrain.data.chars import CharVocab
+from wintrain.data.dataset import Encoded, Encoder, FeatureBatch
 from wintrain.data.load import load_encoder_and_vectors, read_corpus
 from wintrain.data.vocab import TagSet, Vocab
 from wintrain.nn.build import build_model
@@ -36,27 +38,33 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     return 0.0 if scale == 0.0 else float(np.linalg.norm(analytic - numeric) / scale)
 
 
-def objective(model: WindowClassifier, feature_ids: list[np.ndarray], targets: np.ndarray) -> float:
-    """J = mean cross-entropy + λ·Σθ² for the batch (deterministic: dropout off)."""
-    return model.loss.forward(model.forward(feature_ids, train=False), targets) + model.l2.forward()
+def objective(
+    model: WindowClassifier, feature_ids: Sequence[FeatureBatch], targets: np.ndarray,
+    lengths: np.ndarray | None = None,
+) -> float:
+    """J = data loss + λ·Σθ² for the batch (deterministic: dropout off)."""
+    return model.data_loss(list(feature_ids), targets, lengths) + model.l2.forward()
 
 
 def check_gradients(
     model: WindowClassifier,
-    feature_ids: list[np.ndarray],
+    feature_ids: Sequence[FeatureBatch],
     targets: np.ndarray,
     h: float = 1e-6,
     max_entries: int = 300,
     rng: np.random.Generator | None = None,
+    lengths: np.ndarray | None = None,
 ) -> list[GradCheck]:
     """Compare every parameter's gradient with finite differences on one batch.
 
-    feature_ids: one (B, w) id array per feature; targets: (B,).  Sparse embedding tables
+    feature_ids: one (B, w) id array per feature (a CharBatch for characters); targets: (B,);
+    lengths: (S,) the whole sentences the batch holds (sll models).  Sparse embedding tables
     are checked on the rows the batch uses only.  At most ``max_entries`` entries per
     parameter are checked (a random sample; all of them for small parameters).
     """
     rng = rng or np.random.default_rng(0)
-    model.loss_and_grads(feature_ids, targets, train=False)
+    feature_ids = list(feature_ids)
+    model.loss_and_grads(feature_ids, targets, train=False, lengths=lengths)
     results = []
     for param in model.parameters():
         if param.sparse:
@@ -76,9 +84,9 @@ def check_gradients(
         for k, index in enumerate(candidates):
             original = flat[index]
             flat[index] = original + h
-            plus = objective(model, feature_ids, targets)
+            plus = objective(model, feature_ids, targets, lengths)
             flat[index] = original - h
-            minus = objective(model, feature_ids, targets)
+            minus = objective(model, feature_ids, targets, lengths)
             flat[index] = original
             numeric[k] = (plus - minus) / (2.0 * h)
         results.append(GradCheck(param.name, tuple(param.value.shape), int(candidates.size),
@@ -88,10 +96,13 @@ def check_gradients(
 
 def synthetic_encoder(config: Config, n_words: int = 40) -> Encoder:
     """A made-up vocabulary and tag set shaped like the config's, for checks without data."""
-    words = [f"word{i}" for i in range(n_words)]
+    words = [f"Word{i}" for i in range(n_words)]
     tags = list(config.data.tags) if config.data.tags else ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-    return Encoder(Vocab.build(words), TagSet(tags), config.model.window_size, config.data.lowercase,
-                   config.features.casing)
+    chars = config.features.chars
+    return Encoder(Vocab.build(word.lower() for word in words), TagSet(tags), config.model.window_size,
+                   config.data.lowercase, config.features.casing,
+                   chars=CharVocab.build(words) if chars else None,
+                   char_max_length=chars.max_length if chars else 20, char_width=chars.width if chars else 3)
 
 
 def check_config_gradients(
@@ -104,18 +115,29 @@ def check_config_gradients(
     rng = np.random.default_rng(seed)
     if synthetic:
         encoder, vectors = synthetic_encoder(config), None
-        n = batch_size
-        starts = np.array([0, n], dtype=np.int64)
-        tokens = [encoder.vocab.words[i] for i in rng.integers(2, len(encoder.vocab), n)]
-        features = encoder.encode_tokens(tokens, starts)
-        targets = rng.integers(0, len(encoder.tagset), n).astype(np.int32)
+        starts = np.array([0, batch_size // 2, batch_size], dtype=np.int64)  # two made-up sentences
+        words = [f"Word{i}" for i in range(40)]
+        tokens = [words[i] for i in rng.integers(0, len(words), batch_size)]
+        encoded = Encoded(encoder.encode_tokens(tokens, starts),
+                          rng.integers(0, len(encoder.tagset), batch_size).astype(np.int32), starts)
+        rows = np.arange(batch_size)
     else:
         train = read_corpus(config.data.train, config.data)
         encoder, vectors = load_encoder_and_vectors(config, train)
         encoded = encoder.encode(train)
-        rows = rng.choice(len(encoded), size=min(batch_size, len(encoded)), replace=False)
-        features, gold = encoded.batch(rows)
-        assert gold is not None
-        targets = gold
+        rows = _whole_sentences(encoded.sentence_starts, batch_size, rng)
+    features, gold = encoded.batch(rows)
+    assert gold is not None
+    lengths = encoded.sentence_lengths(rows) if config.loss.name == "sll" else None
     model, _ = build_model(config, encoder, rng, vectors, dtype=np.float64)
-    return check_gradients(model, features, targets, max_entries=max_entries, rng=rng)
+    return check_gradients(model, features, gold, max_entries=max_entries, rng=rng, lengths=lengths)
+
+
+def _whole_sentences(starts: np.ndarray, tokens: int, rng: np.random.Generator) -> np.ndarray:
+    """Token indices of random whole sentences, about ``tokens`` of them (at least one sentence)."""
+    rows: list[np.ndarray] = []
+    for sentence in rng.permutation(len(starts) - 1):
+        rows.append(np.arange(starts[sentence], starts[sentence + 1]))
+        if sum(len(r) for r in rows) >= tokens:
+            break
+    return np.concatenate(rows)

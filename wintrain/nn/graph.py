@@ -4,8 +4,11 @@ FLOPs count matrix-product work, 2 FLOPs per multiply-add, per token (one window
 token).  For an affine node x (n_in) → y (n_out):
 forward 2·n_in·n_out;  backward 2·n_in·n_out for ∂W plus 2·n_in·n_out for ∂x when
 something upstream needs ∂x (the first layer needs it only for trainable embeddings).
-Element-wise work (nonlinearities, softmax, dropout, the embedding scatter) is not counted
-in FLOPs; ``wintrain graph --profile`` measures its real share of the time.
+Element-wise work (nonlinearities, softmax, dropout, the embedding scatter, the sentence
+log-likelihood's recursions) is not counted in FLOPs; ``wintrain graph --profile`` measures its
+real share of the time.  The character convolution runs once per distinct word of a batch; its
+FLOPs are given per token for words of :data:`CHARS_PER_WORD` characters, as if every token's
+word were convolved (an upper bound).
 """
 
 from __future__ import annotations
@@ -13,8 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from wintrain.nn.chars import CharFeature
 from wintrain.nn.layers import Affine, Layer
 from wintrain.nn.model import WindowClassifier
+from wintrain.nn.sll import SentenceLoss
+
+CHARS_PER_WORD = 6  # the character node's FLOPs are given for words of this many characters
 
 
 @dataclass(frozen=True)
@@ -33,11 +40,17 @@ def describe(model: WindowClassifier, batch: int | str = "B") -> list[Node]:
     w = model.spec.window_size
     nodes: list[Node] = []
     for embedding in model.embeddings:
+        if isinstance(embedding, CharFeature):
+            cnn = embedding.cnn
+            per_word = 2 * CHARS_PER_WORD * cnn.width * cnn.dim * cnn.output_dim
+            params = sum(p.size for p in cnn.parameters())
+            nodes.append(Node(f"characters: conv {cnn.width}×{cnn.dim} → {cnn.output_dim}, max", "CharFeature",
+                              (batch, w, embedding.dim), params, per_word, 2 * per_word, embedding))
+            continue
         params = embedding.table.size if embedding.trainable else 0
         frozen = "" if embedding.trainable else " (frozen)"
         nodes.append(Node(f"lookup {embedding.table.name}{frozen}", "Embedding", (batch, w, embedding.dim), params,
-                          0, 0,
-                          embedding))
+                          0, 0, embedding))
     nodes.append(Node("concat window", "WindowConcat", (batch, model.concat.output_dim), 0, 0, 0, model.concat))
     if model.spec.dropout:
         nodes.append(Node("dropout (input)", "Dropout", (batch, model.concat.output_dim), 0, 0, 0, model.input_dropout))
@@ -59,7 +72,12 @@ def describe(model: WindowClassifier, batch: int | str = "B") -> list[Node]:
             units = nodes[-1].output_shape[-1]
             params = sum(p.size for p in layer.parameters())
             nodes.append(Node(name, type(layer).__name__, (batch, units), params, 0, 0, layer))
-    nodes.append(Node("softmax cross-entropy", "SoftmaxCrossEntropy", (), 0, 0, 0, model.loss))
+    if isinstance(model.loss, SentenceLoss):
+        n_tags = model.spec.n_classes
+        nodes.append(Node(f"sentence log-likelihood ({n_tags}×{n_tags} transitions)", "SentenceLoss", (),
+                          n_tags * n_tags + n_tags, 0, 0, model.loss))
+    else:
+        nodes.append(Node("softmax cross-entropy", "SoftmaxCrossEntropy", (), 0, 0, 0, model.loss))
     if model.l2.l2:
         nodes.append(Node(f"L2 λ={model.l2.l2:g}", "L2Penalty", (), 0, 0, 0, model.l2))
     return nodes

@@ -11,7 +11,8 @@ Shapes use B = batch size, w = window size, d = embedding dimension, C = number 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -123,6 +124,23 @@ class Embedding(Layer):
         return None
 
 
+class WindowFeature(Protocol):
+    """What :class:`WindowConcat` needs of a per-word feature: a (B, w, dim) output for the window
+    positions, written into a slice of its buffer, and the gradient of that slice back.
+    :class:`Embedding` is one; :class:`wintrain.nn.chars.CharFeature` is another."""
+
+    trainable: bool
+
+    @property
+    def dim(self) -> int: ...
+
+    def forward(self, ids: Any, train: bool = False, out: np.ndarray | None = None) -> np.ndarray: ...
+
+    def backward(self, dout: np.ndarray) -> None: ...
+
+    def parameters(self) -> list[Parameter]: ...
+
+
 class WindowConcat(Layer):
     """Concatenate the looked-up feature vectors of each window position and flatten the window.
 
@@ -130,7 +148,7 @@ class WindowConcat(Layer):
     the output is its (B, w·D) view, so building the window input copies nothing twice.
     """
 
-    def __init__(self, embeddings: list[Embedding], window_size: int, dtype: np.dtype) -> None:
+    def __init__(self, embeddings: Sequence[WindowFeature], window_size: int, dtype: np.dtype) -> None:
         self.embeddings = embeddings
         self.window_size = window_size
         self.dtype = dtype
@@ -146,8 +164,8 @@ class WindowConcat(Layer):
     def output_dim(self) -> int:
         return self.window_size * self.width
 
-    def forward(self, feature_ids: list[np.ndarray], train: bool = False) -> np.ndarray:
-        """feature_ids: one (B, w) id array per embedding → x: (B, w·D)."""
+    def forward(self, feature_ids: list[Any], train: bool = False) -> np.ndarray:
+        """feature_ids: one (B, w) id array per embedding (a CharBatch for characters) → x: (B, w·D)."""
         batch = feature_ids[0].shape[0]
         if self._buffer.shape[0] < batch:
             self._buffer = np.empty((batch, self.window_size, self.width), self.dtype)

@@ -2,11 +2,13 @@
 
     ids of each feature (B, w) ──lookup──▶ (B, w, d_f) ──concat──▶ x (B, w·D)
         ──▶ [affine ─▶ nonlinearity ─▶ dropout] × len(hidden) ──▶ affine ──▶ logits (B, C)
-        ──▶ softmax cross-entropy   (+ L2: λ·Σθ² over the weight matrices)
+        ──▶ softmax cross-entropy, or the sentence-level log-likelihood with learned
+            tag transitions (loss sll)   (+ L2: λ·Σθ² over the weight matrices)
 
 A *feature* is one id per word looked up in its own table: the word itself (pretrained
-vectors) and, optionally, its casing class.  All arrays are ``dtype`` (float32 for
-training, float64 for gradient checks).
+vectors), optionally its casing class and affixes; and optionally the word's characters, a
+convolution over them max-pooled into one vector per word (CharWNN).  All arrays are
+``dtype`` (float32 for training, float64 for gradient checks).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from wintrain.data.dataset import Feature, FeatureBatch
 from wintrain.nn.activations import ACTIVATIONS
+from wintrain.nn.chars import CharCNN, CharFeature
 from wintrain.nn.init import INITIALIZERS
 from wintrain.nn.layers import (
     Affine,
@@ -28,6 +32,7 @@ from wintrain.nn.layers import (
     SoftmaxCrossEntropy,
     WindowConcat,
 )
+from wintrain.nn.sll import SentenceLoss
 
 
 @dataclass
@@ -56,6 +61,7 @@ class ModelSpec:
     dropout: float = 0.0
     l2: float = 0.0
     l2_embeddings: bool = False
+    loss: str = "cross_entropy"  # or "sll"
 
 
 class WindowClassifier:
@@ -67,13 +73,16 @@ class WindowClassifier:
         features: list[FeatureTable],
         rng: np.random.Generator,
         dtype: np.dtype | type = np.float32,
+        chars: CharCNN | None = None,
     ) -> None:
         self.spec = spec
         self.dtype = np.dtype(dtype)
-        self.embeddings = [
+        self.embeddings: list[Embedding | CharFeature] = [
             Embedding(f"embed.{f.name}", f.table.astype(self.dtype, copy=False), f.trainable, f.dense_updates)
             for f in features
         ]
+        if chars is not None:
+            self.embeddings.append(CharFeature(chars))
         self.concat = WindowConcat(self.embeddings, spec.window_size, self.dtype)
         weight_init = INITIALIZERS.build(spec.init, spec.init_params, "model.init")
         bias_init = INITIALIZERS.build(spec.bias_init, spec.bias_init_params, "model.bias_init")
@@ -95,7 +104,9 @@ class WindowClassifier:
             n_in = n_out
         self.output = Affine("output", weight_init((n_in, spec.n_classes), rng, self.dtype),
                              bias_init((spec.n_classes,), rng, self.dtype))
-        self.loss = SoftmaxCrossEntropy()
+        self.loss: SoftmaxCrossEntropy | SentenceLoss = (
+            SentenceLoss(spec.n_classes, self.dtype) if spec.loss == "sll" else SoftmaxCrossEntropy()
+        )
         first = self.hidden[0][0] if self.hidden else self.output
         first.needs_input_grad = self.concat.needs_input_grad
         decayed = [p for p in self.parameters() if p.decay]
@@ -110,10 +121,15 @@ class WindowClassifier:
             params += embedding.parameters()
         for affine, activation, _ in self.hidden:
             params += affine.parameters() + activation.parameters()
-        return params + self.output.parameters()
+        return params + self.output.parameters() + self.loss.parameters()
 
-    def forward(self, feature_ids: list[np.ndarray], train: bool = False) -> np.ndarray:
-        """feature_ids: one (B, w) int array per feature → logits (B, C)."""
+    @property
+    def sentence_level(self) -> bool:
+        """Whether the loss scores whole sentences (batches must then be whole sentences)."""
+        return isinstance(self.loss, SentenceLoss)
+
+    def forward(self, feature_ids: list[FeatureBatch], train: bool = False) -> np.ndarray:
+        """feature_ids: one (B, w) int array per feature (a CharBatch for chars) → logits (B, C)."""
         h = self.input_dropout.forward(self.concat.forward(feature_ids, train), train)
         for affine, activation, dropout in self.hidden:
             h = dropout.forward(activation.forward(affine.forward(h, train), train), train)
@@ -128,33 +144,48 @@ class WindowClassifier:
         if grad is not None:
             self.concat.backward(self.input_dropout.backward(grad))
 
+    def data_loss(
+        self, feature_ids: list[FeatureBatch], targets: np.ndarray, lengths: np.ndarray | None = None,
+        train: bool = False,
+    ) -> float:
+        """The loss of a batch without the L2 term: mean cross-entropy, or for an sll model the
+        per-token NLL of the sentences whose lengths (S,) are given (they cover the B windows)."""
+        logits = self.forward(feature_ids, train)
+        if isinstance(self.loss, SentenceLoss):
+            if lengths is None:
+                raise ValueError("an sll model needs the sentence lengths of its batch")
+            return self.loss.forward(logits, targets, lengths)
+        return self.loss.forward(logits, targets)
+
     def loss_and_grads(
-        self, feature_ids: list[np.ndarray], targets: np.ndarray, train: bool = True
+        self, feature_ids: list[FeatureBatch], targets: np.ndarray, train: bool = True,
+        lengths: np.ndarray | None = None,
     ) -> tuple[float, float]:
         """One training step's forward and backward pass.
 
-        feature_ids: one (B, w) id array per feature; targets: (B,) tag ids.
-        Returns (J, data loss) with J = mean cross-entropy + λ·Σθ², and leaves ∂J/∂θ in each
+        feature_ids: one (B, w) id array per feature; targets: (B,) tag ids; lengths: (S,) the
+        lengths of the whole sentences the batch holds, back to back (sll models only).
+        Returns (J, data loss) with J = data loss + λ·Σθ², and leaves ∂J/∂θ in each
         parameter's ``grad``.
         """
-        data_loss = self.loss.forward(self.forward(feature_ids, train), targets)
+        data_loss = self.data_loss(feature_ids, targets, lengths, train)
         self.backward(self.loss.backward())
         penalty = self.l2.forward()
         self.l2.backward()
         return data_loss + penalty, data_loss
 
-    def predict_scores(self, feature_ids: list[np.ndarray], batch_size: int = 8192) -> np.ndarray:
-        """Logits for N windows, computed in large batches with no gradient bookkeeping.  → (N, C)."""
-        n = feature_ids[0].shape[0]
+    def predict_scores(self, features: list[Feature], batch_size: int = 8192) -> np.ndarray:
+        """Logits for the N windows of a data set's features, in batches of ``batch_size``.  → (N, C)."""
+        n = features[0].shape[0]
         scores = np.empty((n, self.spec.n_classes), dtype=self.dtype)
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
-            scores[start:stop] = self.forward([ids[start:stop] for ids in feature_ids], train=False)
+            scores[start:stop] = self.forward([feature[start:stop] for feature in features], train=False)
         return scores
 
-    def predict(self, feature_ids: list[np.ndarray], batch_size: int = 8192) -> np.ndarray:
-        """Most likely tag id per window → (N,) int."""
-        return self.predict_scores(feature_ids, batch_size).argmax(axis=1)
+    def predict(self, features: list[Feature], batch_size: int = 8192) -> np.ndarray:
+        """Most likely tag id per window (each on its own) → (N,) int."""
+        return self.predict_scores(features, batch_size).argmax(axis=1)
 
     def state(self) -> dict[str, np.ndarray]:
         """Every array that defines the model (embedding tables even when frozen), by name."""

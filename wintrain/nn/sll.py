@@ -57,7 +57,7 @@ from numpy.typing import DTypeLike
 
 from wintrain.nn.layers import Layer, Parameter
 
-__all__ = ["SentenceLogLikelihood", "viterbi", "path_scores", "pad_sentences", "unpad", "length_mask"]
+__all__ = ["SentenceLogLikelihood", "SentenceLoss", "viterbi", "path_scores", "pad_sentences", "unpad", "length_mask"]
 
 
 def length_mask(lengths: np.ndarray, max_length: int) -> np.ndarray:
@@ -376,3 +376,26 @@ def pad_sentences(values: np.ndarray, starts: np.ndarray, fill: float = 0) -> tu
 def unpad(padded: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Padded batch → flat rows: padded (S, T, ...), lengths (S,) → (Σ lengths, ...), sentences in order."""
     return padded[length_mask(lengths, padded.shape[1])]
+
+
+class SentenceLoss(Layer):
+    """The SLL loss on a flat batch: logits (B, C) of whole sentences back to back, targets (B,) and
+    the sentences' lengths (S,) — padded for :class:`SentenceLogLikelihood` and back."""
+
+    def __init__(self, n_tags: int, dtype: DTypeLike) -> None:
+        self.sll = SentenceLogLikelihood(n_tags, dtype)
+
+    def parameters(self) -> list[Parameter]:
+        return self.sll.parameters()
+
+    def forward(self, logits: np.ndarray, targets: np.ndarray, lengths: np.ndarray) -> float:  # type: ignore[override]
+        """The per-token mean NLL of the sentences' gold tag paths."""
+        starts = np.concatenate(([0], np.cumsum(lengths)))
+        scores, _ = pad_sentences(logits, starts)
+        gold, lengths = pad_sentences(np.asarray(targets), starts)
+        self.cache = lengths
+        return self.sll.forward(scores, gold, lengths)
+
+    def backward(self, dout: float = 1.0) -> np.ndarray:
+        """(B, C) gradient of the loss with respect to the logits; fills the transitions' gradients."""
+        return unpad(self.sll.backward(dout), self.cache)

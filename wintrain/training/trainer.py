@@ -185,6 +185,7 @@ class Trainer:
         if alpha == 0.0:
             return None
         words = self.p.datasets["train"].features[0]
+        assert isinstance(words, np.ndarray)
         centre = words[:, words.shape[1] // 2]
         counts = np.bincount(centre, minlength=len(self.p.encoder.vocab)).astype(np.float64)
         probability = np.where(counts > 0, alpha / (alpha + counts), 0.0)
@@ -203,12 +204,15 @@ class Trainer:
         A non-finite loss or gradient skips the update (``train.on_nonfinite: skip_batch``) or
         raises :class:`~wintrain.errors.TrainingDiverged` (``stop``, the default).
         """
-        features, targets = self.p.datasets["train"].batch(index)
+        data = self.p.datasets["train"]
+        features, targets = data.batch(index)
         if self.unk_probability is not None:
+            assert isinstance(features[0], np.ndarray)
             self.drop_words(features[0])
         assert targets is not None
+        lengths = data.sentence_lengths(index) if self.p.model.sentence_level else None
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are handled below
-            loss, _ = self.p.model.loss_and_grads(features, targets, train=True)
+            loss, _ = self.p.model.loss_and_grads(features, targets, train=True, lengths=lengths)
             norm = global_norm(self.params)
         if math.isfinite(loss) and math.isfinite(norm):
             clip = self.config.optimizer.clip_norm
@@ -224,9 +228,9 @@ class Trainer:
             f"(lr {lr:.3g}); lower optimizer.lr or set optimizer.clip_norm"
         )
 
-    def epoch_order(self) -> np.ndarray:
-        """This epoch's example order; remembers the generator state it was drawn from."""
-        n = len(self.p.datasets["train"])
+    def epoch_order(self, n: int) -> np.ndarray:
+        """This epoch's order of ``n`` items (shuffled when configured); remembers the generator
+        state it was drawn from, so a resumed epoch redraws the same order."""
         if not self.config.train.shuffle:
             return np.arange(n)
         rng = self.p.shuffle_rng
@@ -236,19 +240,42 @@ class Trainer:
             rng.bit_generator.state = self.state.epoch_rng
         return rng.permutation(n)
 
+    def epoch_batches(self) -> list[np.ndarray]:
+        """This epoch's batches of example (window) indices.
+
+        Cross-entropy: ``train.batch_size`` windows each, in a shuffled order.  SLL: whole
+        sentences in a shuffled order, filled sentence by sentence — a sentence joins batch k
+        when it starts in tokens [k·B, (k+1)·B) of the shuffled stream, so a batch holds about
+        B tokens and no sentence is split.
+        """
+        data, size = self.p.datasets["train"], self.config.train.batch_size
+        if not self.p.model.sentence_level:
+            order = self.epoch_order(len(data))
+            return [order[start:start + size] for start in range(0, len(order), size)]
+        starts = data.sentence_starts
+        lengths = np.diff(starts)
+        order = self.epoch_order(len(lengths))
+        ordered = lengths[order]
+        offsets = np.cumsum(ordered) - ordered  # where each sentence starts in the shuffled stream
+        tokens = np.repeat(starts[:-1][order] - offsets, ordered) + np.arange(int(ordered.sum()))
+        batch_of_sentence = offsets // size
+        sentence_counts = np.bincount(batch_of_sentence)
+        token_counts = np.bincount(batch_of_sentence, weights=ordered).astype(np.int64)
+        bounds = np.cumsum(token_counts[sentence_counts > 0])[:-1]
+        return np.split(tokens, bounds)
+
     def train_epoch(self, epoch: int, progress_every: int) -> Iterator[StepDone]:
         """One pass over the shuffled training set (from ``state.step`` on when resuming);
         yields a StepDone every ``progress_every`` steps.  The last event's ``loss`` is the
         mean J of the epoch."""
         schedule, state = self.p.schedule, self.state
-        batch_size = self.config.train.batch_size
-        order = self.epoch_order()
-        steps = math.ceil(len(order) / batch_size)
+        batches = self.epoch_batches()
+        steps = len(batches)
         every = self.config.train.checkpoint_every_steps
         lr = schedule.lr(epoch - 1, state.global_step, state.history)
         started, seen_here = time.perf_counter(), 0
         for step in range(state.step, steps):
-            index = order[step * batch_size:(step + 1) * batch_size]
+            index = batches[step]
             if schedule.per_step:
                 lr = schedule.lr(epoch - 1, state.global_step, state.history)
             result = self.step(index, lr)
