@@ -33,6 +33,7 @@ class Parameter:
         self.sparse = sparse
         self.rows: np.ndarray | None = None
         self.grad: np.ndarray = np.zeros((0,) + value.shape[1:], value.dtype) if sparse else np.zeros_like(value)
+        self.flat: FlatParameters | None = None  # the buffer this parameter's value and grad are views of
 
     @property
     def size(self) -> int:
@@ -49,6 +50,39 @@ class Parameter:
 
     def __repr__(self) -> str:
         return f"Parameter({self.name!r}, shape={self.value.shape}, dtype={self.value.dtype})"
+
+
+class FlatParameters:
+    """Dense parameters laid end to end in one array, their gradients in another.
+
+    Each member's ``value`` and ``grad`` become views into the two buffers (layers write their
+    gradients in place, so nothing else changes), and an optimizer updates all of them with one
+    NumPy call per operation instead of one per parameter: for the reference model that is 12
+    calls over 52,009 numbers instead of 48 calls over four arrays.  ``members`` lists each
+    parameter with its ``slice`` of the buffers.
+    """
+
+    def __init__(self, params: list[Parameter], name: str = "dense") -> None:
+        if not params:
+            raise ValueError("no parameters to lay out")
+        dtype = params[0].value.dtype
+        total = sum(p.size for p in params)
+        self.value = np.empty(total, dtype)
+        self.grad = np.zeros(total, dtype)
+        self.members: list[tuple[Parameter, slice]] = []
+        offset = 0
+        for param in params:
+            if param.sparse or param.value.dtype != dtype:
+                raise ValueError(f"{param.name}: only dense parameters of one dtype share a buffer")
+            part = slice(offset, offset + param.size)
+            self.value[part] = param.value.reshape(-1)
+            param.value = self.value[part].reshape(param.value.shape)
+            param.grad = self.grad[part].reshape(param.value.shape)
+            param.flat = self
+            self.members.append((param, part))
+            offset = part.stop
+        self.parameter = Parameter(name, self.value)
+        self.parameter.grad = self.grad
 
 
 class Layer:
@@ -73,15 +107,39 @@ def scatter_rows(ids: np.ndarray, values: np.ndarray, table_rows: int | None = N
     """Sum the rows of ``values`` that share an id, without ``np.add.at``.
 
     ids: (n,) integer row ids; values: (n, d).  Returns (rows (U,), sums (U, d)) with the
-    distinct ids in increasing order.  Sorting the ids and summing each run with
-    ``np.add.reduceat`` is many times faster than ``np.add.at``; ids of a table with at most
-    65,536 rows (``table_rows``) are sorted as uint16, which NumPy radix-sorts.
+    distinct ids in increasing order.  The ids are sorted (as uint16 — NumPy radix-sorts those —
+    when the table has at most 65,536 rows, ``table_rows``), which makes the rows of each id
+    one run.  Most ids of a batch occur once or twice (Zipf), and ``np.add.reduceat`` pays
+    about 0.2 µs per run, so the first two rows of every run are added with two vectorised
+    passes and only the runs longer than two reach ``reduceat`` for the rest: about a third of
+    the time of ``reduceat`` over every run.  The sums are the same up to float rounding.
     """
     keys = ids.astype(np.uint16) if table_rows is not None and table_rows <= 65536 else ids
     order = np.argsort(keys, kind="stable")
     sorted_ids = ids[order]
-    starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
-    return sorted_ids[starts], np.add.reduceat(values[order], starts, axis=0)
+    first = np.empty(len(sorted_ids), dtype=bool)
+    first[:1] = True
+    np.not_equal(sorted_ids[1:], sorted_ids[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    rows = sorted_ids[starts]
+    ordered = np.take(values, order, axis=0)
+    sums = ordered[starts]
+    counts = np.diff(np.append(starts, len(sorted_ids)))
+    pairs = np.flatnonzero(counts > 1)
+    if pairs.size:
+        sums[pairs] += ordered[starts[pairs] + 1]
+        longer = np.flatnonzero(counts > 2)
+        if longer.size:
+            tails = _tail_positions(starts[longer] + 2, counts[longer] - 2)
+            tail_starts = np.concatenate(([0], np.cumsum(counts[longer] - 2)[:-1]))
+            sums[longer] += np.add.reduceat(ordered[tails], tail_starts, axis=0)
+    return rows, sums
+
+
+def _tail_positions(firsts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions firsts[k], firsts[k]+1, …, firsts[k]+lengths[k]−1 of every run k, concatenated."""
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(firsts - offsets, lengths) + np.arange(int(lengths.sum()))
 
 
 class Embedding(Layer):
@@ -116,8 +174,8 @@ class Embedding(Layer):
             return None
         ids = self.cache
         rows, grad = scatter_rows(ids.reshape(-1), dout.reshape(-1, self.dim), len(self.table.value))
-        if self.dense_updates:
-            self.table.grad = np.zeros_like(self.table.value)
+        if self.dense_updates:  # in place: the gradient may be a view into a flat buffer
+            self.table.grad[...] = 0.0
             self.table.grad[rows] = grad
         else:
             self.table.rows, self.table.grad = rows, grad
@@ -241,22 +299,34 @@ class SoftmaxCrossEntropy(Layer):
     """Mean cross-entropy of a softmax: J = −(1/B) Σ_i log softmax(z_i)[y_i].
 
     logits z: (B, C), targets y: (B,) int.  Backward: dz = (softmax(z) − onehot(y)) / B.
+
+    log softmax(z_i)[y] = (z_iy − c) − log Σ_k exp(z_ik − c) for any constant c; the usual
+    choice c = max_k z_ik (one per row) keeps exp from overflowing, but a per-row max over a
+    few tags costs more than the rest of the loss.  One c = max of the whole batch also keeps
+    every exp ≤ 1, and is used unless some row would underflow (Σ_k exp(z_ik − c) < 1e−30,
+    i.e. a row far below the batch's largest logit); then the per-row maxima are used.
     """
 
+    _TINY = 1e-30
+
     def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:  # type: ignore[override]
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        sums = exp.sum(axis=1, keepdims=True)
         rows = np.arange(len(targets))
-        log_likelihood = shifted[rows, targets] - np.log(sums[:, 0])
-        exp /= sums
-        self.cache = (exp, targets)
-        return float(-log_likelihood.mean())
+        shifted = logits - logits.max()
+        exp = np.exp(shifted)
+        sums = exp.sum(axis=1)
+        if sums.min() < self._TINY:  # a row far below the largest logit: shift every row by its own max
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            np.exp(shifted, out=exp)
+            exp.sum(axis=1, out=sums)
+        loss = (float(np.log(sums).sum()) - float(shifted[rows, targets].sum())) / len(targets)
+        exp /= sums[:, None]
+        self.cache = (exp, targets, rows)
+        return loss
 
     def backward(self, dout: float = 1.0) -> np.ndarray:
-        probs, targets = self.cache
+        probs, targets, rows = self.cache
         grad = probs
-        grad[np.arange(len(targets)), targets] -= 1.0
+        grad[rows, targets] -= 1.0
         grad *= grad.dtype.type(dout / len(targets))
         return grad
 

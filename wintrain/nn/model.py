@@ -26,6 +26,7 @@ from wintrain.nn.layers import (
     Affine,
     Dropout,
     Embedding,
+    FlatParameters,
     L2Penalty,
     Layer,
     Parameter,
@@ -113,6 +114,8 @@ class WindowClassifier:
         if spec.l2_embeddings:
             decayed += [e.table for e in self.embeddings if e.trainable]
         self.l2 = L2Penalty(spec.l2, decayed)
+        dense = [p for p in self.parameters() if not p.sparse]
+        self.flat = FlatParameters(dense) if dense else None  # one buffer: one optimizer pass for all of them
 
     def parameters(self) -> list[Parameter]:
         """All trainable parameters, embeddings first."""

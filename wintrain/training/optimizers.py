@@ -18,18 +18,33 @@ import math
 
 import numpy as np
 
-from wintrain.nn.layers import Parameter
+from wintrain.nn.layers import FlatParameters, Parameter
 from wintrain.registry import Registry
 
 OPTIMIZERS: Registry[Optimizer] = Registry("optimizer")
 
 
 class Optimizer:
-    """Base class.  Subclasses implement :meth:`update` (dense) and may override :meth:`update_rows`."""
+    """Base class.  Subclasses implement :meth:`update` (dense) and may override :meth:`update_rows`.
+
+    Dense parameters laid out in one :class:`~wintrain.nn.layers.FlatParameters` buffer (the
+    model does this) are updated as one array — the same arithmetic per number, far fewer NumPy
+    calls; their state is one array per slot, saved and loaded under each parameter's own name.
+    """
 
     def __init__(self, params: list[Parameter]) -> None:
         self.params = params
-        self.state: dict[str, dict[str, np.ndarray]] = {p.name: {} for p in params}
+        self.flat_groups: dict[str, FlatParameters] = {}
+        self.units: list[Parameter] = []  # what each step updates: flat buffers, other dense parameters, tables
+        for param in params:
+            if param.flat is not None and not param.sparse:
+                group = param.flat
+                if group.parameter.name not in self.flat_groups:
+                    self.flat_groups[group.parameter.name] = group
+                    self.units.append(group.parameter)
+            else:
+                self.units.append(param)
+        self.state: dict[str, dict[str, np.ndarray]] = {p.name: {} for p in self.units}
         self.steps = 0
 
     def slot(self, param: Parameter, name: str, fill: float = 0.0) -> np.ndarray:
@@ -60,7 +75,7 @@ class Optimizer:
     def step(self, lr: float) -> None:
         """Apply one update with learning rate ``lr`` to every parameter."""
         self.steps += 1
-        for param in self.params:
+        for param in self.units:
             if param.sparse:
                 if param.rows is not None and len(param.rows):
                     self.update_rows(param, lr)
@@ -75,20 +90,45 @@ class Optimizer:
         self.update(param, param.dense_grad(), lr)
 
     def state_arrays(self) -> dict[str, np.ndarray]:
-        """Optimizer state as flat ``{"param/slot": array}`` plus the step count.
+        """Optimizer state as ``{"param/slot": array}`` plus the step count, one entry per model
+        parameter (a flat buffer's state is given as its members' slices).
 
         The arrays are the live state (no copies: the embedding table's moments can be
         hundreds of MB); save them before the next :meth:`step`."""
-        arrays = {f"{p}/{s}": a for p, slots in self.state.items() for s, a in slots.items()}
+        arrays = {}
+        for unit, slots in self.state.items():
+            group = self.flat_groups.get(unit)
+            for slot, array in slots.items():
+                if group is None:
+                    arrays[f"{unit}/{slot}"] = array
+                else:
+                    for member, part in group.members:
+                        arrays[f"{member.name}/{slot}"] = array[part].reshape(member.value.shape)
         arrays["steps"] = np.array(self.steps, dtype=np.int64)
         return arrays
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         self.steps = int(arrays["steps"])
+        home = {member.name: (group, part) for group in self.flat_groups.values() for member, part in group.members}
         for key, value in arrays.items():
-            if key != "steps":
-                param, _, slot = key.rpartition("/")
-                self.state[param][slot] = value.copy()
+            if key == "steps":
+                continue
+            name, _, slot = key.rpartition("/")
+            if name in home:
+                group, part = home[name]
+                slots = self.state[group.parameter.name]
+                if slot not in slots:
+                    slots[slot] = np.zeros_like(group.value)
+                slots[slot][part] = value.reshape(-1)
+            else:
+                self.state[name][slot] = value.copy()
+
+    def decayed(self, param: Parameter) -> list[np.ndarray]:
+        """The values of ``param`` that weight decay applies to (its L2-decayed members, for a flat buffer)."""
+        group = self.flat_groups.get(param.name)
+        if group is None:
+            return [param.value] if param.decay else []
+        return [member.value for member, _ in group.members if member.decay]
 
 
 @OPTIMIZERS.register("sgd")
@@ -250,8 +290,9 @@ class AdamW(Adam):
         self.weight_decay = weight_decay
 
     def update(self, param: Parameter, grad: np.ndarray, lr: float) -> None:
-        if param.decay and self.weight_decay:
-            param.value *= param.value.dtype.type(1.0 - lr * self.weight_decay)
+        if self.weight_decay:
+            for values in self.decayed(param):
+                values *= values.dtype.type(1.0 - lr * self.weight_decay)
         super().update(param, grad, lr)
 
 
@@ -266,13 +307,26 @@ class SparseAdam(Adam):
         assert rows is not None
         m_all, v_all = self.row_slot(param, "m", rows), self.row_slot(param, "v", rows)
         v_max_all = self.row_slot(param, "v_max", rows) if self.amsgrad else None
-        m, v = m_all[rows], v_all[rows]
-        v_max = v_max_all[rows] if v_max_all is not None else None
-        step = self.adam_step(m, v, v_max, grad, lr, np.empty_like(grad))
+        m, v, values, step = self.row_buffers(param, len(rows))
+        np.take(m_all, rows, axis=0, out=m)
+        np.take(v_all, rows, axis=0, out=v)
+        v_max = np.take(v_max_all, rows, axis=0) if v_max_all is not None else None
+        self.adam_step(m, v, v_max, grad, lr, step)
         m_all[rows], v_all[rows] = m, v
-        if v_max_all is not None:
+        if v_max_all is not None and v_max is not None:
             v_max_all[rows] = v_max
-        param.value[rows] -= step
+        np.take(param.value, rows, axis=0, out=values)
+        values -= step
+        param.value[rows] = values
+
+    def row_buffers(self, param: Parameter, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Four reused (count, d) work arrays for a table's rows (grown when a batch has more rows)."""
+        buffers = self._scratch.get(param.name)
+        if buffers is None or buffers.shape[1] < count:
+            size = max(count, 2 * (0 if buffers is None else buffers.shape[1]))
+            buffers = np.empty((4, size) + param.value.shape[1:], param.value.dtype)
+            self._scratch[param.name] = buffers
+        return buffers[0, :count], buffers[1, :count], buffers[2, :count], buffers[3, :count]
 
 
 def global_norm(params: list[Parameter]) -> float:

@@ -172,7 +172,7 @@ class Trainer:
     def __init__(self, prepared: Prepared, state: TrainerState | None = None, stop: StopRequest | None = None) -> None:
         self.p = prepared
         self.config = prepared.config
-        self.params = prepared.model.parameters()
+        self.params = prepared.optimizer.units  # flat buffers and tables: what the gradient norm runs over
         self.state = state or TrainerState()
         self.stop = stop or StopRequest()
         self.on_checkpoint: Any = None  # called with no arguments every checkpoint_every_steps
