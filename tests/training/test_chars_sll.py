@@ -76,3 +76,17 @@ def test_resume_inside_an_epoch_is_bit_identical_with_characters_and_sll(tiny_da
     assert set(whole.model_arrays) == set(cut.model_arrays)
     for name, value in whole.model_arrays.items():
         assert np.array_equal(value, cut.model_arrays[name]), name
+
+
+def test_profile_and_range_test_take_whole_sentences_with_sll(tiny_data):
+    from wintrain.sweep import range_test
+    from wintrain.training.profile import profile_steps
+
+    config = load_config(tiny_data["config"], [CHARS, "loss.name=sll", "train.batch_size=12"])
+    profile = profile_steps(prepare(config), steps=15)
+    names = {t.name for t in profile.times}
+    assert any(name.startswith("characters") for name in names)
+    assert any(name.startswith("sentence log-likelihood") for name in names)
+    assert 0 < profile.measured_seconds <= profile.wall_seconds
+    result = range_test(config, 1e-4, 1.0, steps=20)
+    assert len(result.rates) >= 5 and np.isfinite(result.losses[0])

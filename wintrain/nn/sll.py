@@ -180,6 +180,62 @@ class SentenceLogLikelihood(Layer):
             self.cache = np.zeros_like(scores)  # the whole gradient
             return 0.0
 
+        gold = path_scores(scores, safe_targets, lengths, transitions, initial)
+        gold_pairs = (safe_targets[:, :-1] * n_tags + safe_targets[:, 1:])[mask[:, 1:]]
+        gold_counts = np.bincount(gold_pairs, minlength=n_tags * n_tags).astype(dtype)  # (C·C,)
+        order = np.argsort(-lengths, kind="stable")
+        scaled = _ScaledPass.run(scores[order].transpose(1, 0, 2).copy(), lengths[order], transitions, initial)
+        if scaled is not None:
+            log_partition = np.empty_like(scaled.log_partition)
+            log_partition[order] = scaled.log_partition
+            self.cache = ("scaled", scaled, order, safe_targets, mask, gold_counts, n_tokens)
+        else:  # extreme scores with forbidden moves: the exact log-space recursion
+            alpha, log_partition = self._log_forward(scores, mask, transitions, initial)
+            self.cache = ("log", scores, safe_targets, mask, alpha, log_partition, transitions, gold_counts, n_tokens)
+        nonempty = lengths > 0
+        self.sentence_losses = np.where(nonempty, log_partition - gold, 0).astype(dtype, copy=False)
+        return float(self.sentence_losses.sum(dtype=np.float64) / n_tokens)
+
+    def backward(self, dout: float = 1.0) -> np.ndarray:
+        """Gradient of ``dout · loss`` w.r.t. the scores: (B, T, C), zero at padded positions.
+
+        Also writes ``transitions.grad`` (C, C) and ``initial.grad`` (C,) in place.
+        """
+        if isinstance(self.cache, np.ndarray):  # the batch had no tokens
+            self.transitions.grad[...] = 0
+            self.initial.grad[...] = 0
+            return self.cache
+        if self.cache[0] == "scaled":
+            _, scaled, order, safe_targets, mask, gold_counts, n_tokens = self.cache
+            time_major, pair_marginals = scaled.marginals()
+            marginals = np.empty((len(order),) + time_major.shape[::2], time_major.dtype)
+            marginals[order] = time_major.transpose(1, 0, 2)
+        else:
+            _, scores, safe_targets, mask, alpha, log_partition, transitions, gold_counts, n_tokens = self.cache
+            marginals, pair_marginals = self._log_marginals(scores, mask, alpha, log_partition, transitions)
+        n_batch, max_length, n_tags = marginals.shape
+        dtype = marginals.dtype
+        weights = mask.astype(dtype)
+        grad = marginals
+        grad[~mask] = 0.0  # padded positions (they may hold anything, even NaN)
+        rows = np.arange(n_batch)[:, None]
+        positions = np.arange(max_length)[None, :]
+        grad[rows, positions, safe_targets] -= weights
+        scale = dtype.type(dout / n_tokens)
+        grad *= scale
+        self.initial.grad[...] = grad[:, 0].sum(axis=0)
+        pair_marginals = pair_marginals.reshape(-1) - gold_counts
+        pair_marginals *= scale
+        self.transitions.grad[...] = pair_marginals.reshape(n_tags, n_tags)
+        return grad
+
+    def _log_forward(
+        self, scores: np.ndarray, mask: np.ndarray, transitions: np.ndarray, initial: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """α (B, T, C) and log Z (B,) by the forward recursion in log space (exact for any finite
+        or −inf scores)."""
+        n_batch, max_length, n_tags = scores.shape
+        dtype = scores.dtype
         padded = ~mask
         lowest = np.finfo(dtype).min
         alpha = np.empty((n_batch, max_length, n_tags), dtype)
@@ -200,29 +256,17 @@ class SentenceLogLikelihood(Layer):
                 alpha_t += scores[:, t]
                 np.copyto(alpha_t, alpha[:, t - 1], where=padded[:, t, None])
             log_partition = _logsumexp_rows(alpha[:, -1])
+        return alpha, log_partition
 
-        gold = path_scores(scores, safe_targets, lengths, transitions, initial)
-        nonempty = lengths > 0
-        self.sentence_losses = np.where(nonempty, log_partition - gold, 0).astype(dtype, copy=False)
-        gold_pairs = (safe_targets[:, :-1] * n_tags + safe_targets[:, 1:])[mask[:, 1:]]
-        gold_transition_counts = np.bincount(gold_pairs, minlength=n_tags * n_tags).astype(dtype)  # (C·C,)
-        self.cache = (scores, safe_targets, mask, alpha, log_partition, transitions, gold_transition_counts, n_tokens)
-        return float(self.sentence_losses.sum(dtype=np.float64) / n_tokens)
-
-    def backward(self, dout: float = 1.0) -> np.ndarray:
-        """Gradient of ``dout · loss`` w.r.t. the scores: (B, T, C), zero at padded positions.
-
-        Also writes ``transitions.grad`` (C, C) and ``initial.grad`` (C,) in place.
-        """
-        if isinstance(self.cache, np.ndarray):  # the batch had no tokens
-            self.transitions.grad[...] = 0
-            self.initial.grad[...] = 0
-            return self.cache
-        scores, safe_targets, mask, alpha, log_partition, transitions, gold_counts, n_tokens = self.cache
+    def _log_marginals(
+        self, scores: np.ndarray, mask: np.ndarray, alpha: np.ndarray, log_partition: np.ndarray,
+        transitions: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """P(y_t = j) (B, T, C) and Σ_{b,t} P(y_{t−1} = i, y_t = j) (C·C,) by the backward recursion
+        in log space."""
         n_batch, max_length, n_tags = scores.shape
         dtype = scores.dtype
         padded = ~mask
-        weights = mask.astype(dtype)
         lowest = np.finfo(dtype).min
 
         log_forward = alpha - log_partition[:, None, None]  # α_t − log Z
@@ -253,20 +297,10 @@ class SentenceLogLikelihood(Layer):
                 beta_previous += peak
                 np.copyto(beta_previous, 0, where=padded[:, t, None])
 
-        grad = log_forward
-        grad += beta
-        np.exp(grad, out=grad)  # P(y_t = j)
-        grad *= weights[:, :, None]
-        rows = np.arange(n_batch)[:, None]
-        positions = np.arange(max_length)[None, :]
-        grad[rows, positions, safe_targets] -= weights
-        scale = dtype.type(dout / n_tokens)
-        grad *= scale
-        self.initial.grad[...] = grad[:, 0].sum(axis=0)
-        pair_marginals -= gold_counts
-        pair_marginals *= scale
-        self.transitions.grad[...] = pair_marginals.reshape(n_tags, n_tags)
-        return grad
+        marginals = log_forward
+        marginals += beta
+        np.exp(marginals, out=marginals)
+        return marginals, pair_marginals
 
     def decode(self, scores: np.ndarray, lengths: np.ndarray, final: np.ndarray | None = None) -> np.ndarray:
         """The best path under the learned transitions: scores (B, T, C), lengths (B,) → (B, T) int64.
@@ -274,6 +308,100 @@ class SentenceLogLikelihood(Layer):
         See :func:`viterbi`; ``final`` (C,) may add e.g. end constraints (0 / −inf).
         """
         return viterbi(scores, lengths, self.transitions.value, self.initial.value, final)
+
+
+class _ScaledPass:
+    """The forward–backward recursions in probability space with one scale factor per step
+    (the scaled algorithm of HMMs), which needs one small matrix product per position instead of
+    the (B, C, C) log-sum-exp of the log-space recursion:
+
+        E = exp(A − max A),  e0 = exp(a0 − max a0),  Q_t = exp(s_t − max_j s_t[j])
+        α̂_0 = e0 ⊙ Q_0 / c_0,     α̂_t = (α̂_{t−1} E) ⊙ Q_t / c_t,   c_t making Σ_j α̂_t(j) = 1
+                                  (or c_t = 1 between normalised steps, see below)
+        log Z = Σ_t (log c_t + max_j s_t[j]) + (T − 1) max A + max a0
+        β̂_{T−1} = 1,              β̂_{t−1} = ((Q_t ⊙ β̂_t) Eᵀ) / c_t
+        P(y_t = j) = α̂_t(j) β̂_t(j),   Σ_t P(y_{t−1} = i, y_t = j) = E(i, j) Σ_t α̂_{t−1}(i) Q_t(j) β̂_t(j) / c_t
+
+    Normalising is only needed now and then: with E ≤ 1 and Q_t ≤ 1 a few steps without it stay
+    far from float32's limits, so α̂ is normalised every :attr:`NORMALISE_EVERY` steps and at every
+    sentence's last step (c_t = 1 in between; the formulas hold for any such choice).
+
+    The input is *time-major* and *longest first*: scores (T, S, C) with sentence k of length
+    ``lengths[k]`` (non-increasing), so step t touches the contiguous prefix of the sentences
+    still running.  :meth:`run` returns None when a scale factor underflows (extreme scores
+    meeting forbidden moves); the caller then uses the log-space recursion, exact for any scores.
+    """
+
+    TINY = 1e-30
+    NORMALISE_EVERY = 4  # steps; c_t = 1 at the steps in between
+
+    def __init__(self, lengths: np.ndarray, mask: np.ndarray, running: np.ndarray, alpha: np.ndarray,
+                 scale: np.ndarray, emit: np.ndarray, moves: np.ndarray, log_partition: np.ndarray) -> None:
+        self.lengths, self.mask, self.running = lengths, mask, running
+        self.alpha, self.scale, self.emit, self.moves = alpha, scale, emit, moves
+        self.log_partition = log_partition
+
+    @classmethod
+    def run(cls, emit: np.ndarray, lengths: np.ndarray, transitions: np.ndarray,
+            initial: np.ndarray) -> _ScaledPass | None:
+        """The forward pass: emit (T, S, C) time-major scores of sentences of non-increasing
+        ``lengths`` (S,) — taken over and overwritten — or None.  ``log_partition`` is (S,)."""
+        max_length, n_sentences, n_tags = emit.shape
+        dtype = emit.dtype
+        running = np.count_nonzero(lengths[None, :] > np.arange(max_length)[:, None], axis=1)  # (T,)
+        mask = np.arange(max_length)[:, None] < lengths[None, :]  # (T, S)
+        finite_moves = transitions[np.isfinite(transitions)]
+        if finite_moves.size == 0 or not np.isfinite(initial).any():
+            return None
+        move_peak, start_peak = dtype.type(finite_moves.max()), dtype.type(initial[np.isfinite(initial)].max())
+        with np.errstate(under="ignore", invalid="ignore"):
+            moves = np.exp(transitions - move_peak)
+            start = np.exp(initial - start_peak)
+            emit_peak = emit.max(axis=2)  # (T, S)
+            emit -= emit_peak[:, :, None]
+            np.exp(emit, out=emit)
+        alpha = np.zeros_like(emit)  # zeros where a sentence has ended: they enter the pair sums
+        scale = np.ones((max_length, n_sentences), dtype)
+        np.multiply(start, emit[0], out=alpha[0])
+        alpha[0].sum(axis=1, out=scale[0])
+        alpha[0] /= scale[0][:, None]
+        # normalising every step is not needed: E ≤ 1 and Q_t ≤ 1, so a few steps without it stay far
+        # from float32's limits; a sentence's last step must be normalised (log Z is read from it)
+        normalised = np.arange(max_length) % cls.NORMALISE_EVERY == cls.NORMALISE_EVERY - 1
+        normalised[lengths[lengths > 0] - 1] = True
+        with np.errstate(under="ignore", divide="ignore", invalid="ignore"):
+            for t in range(1, max_length):
+                k = int(running[t])
+                alpha_t = alpha[t, :k]
+                np.matmul(alpha[t - 1, :k], moves, out=alpha_t)
+                alpha_t *= emit[t, :k]
+                if normalised[t]:
+                    alpha_t.sum(axis=1, out=scale[t, :k])
+                    alpha_t /= scale[t, :k, None]
+            if not np.all(np.where(mask, scale, 1.0) > cls.TINY):
+                return None
+            terms = np.where(mask, np.log(scale) + emit_peak, 0.0)
+        log_partition = terms.sum(axis=0) + np.maximum(lengths - 1, 0) * move_peak + start_peak
+        return cls(lengths, mask, running, alpha, scale, emit, moves, log_partition.astype(dtype, copy=False))
+
+    def marginals(self) -> tuple[np.ndarray, np.ndarray]:
+        """P(y_t = j), time-major (T, S, C) (zero where a sentence has ended), and the pair marginals
+        summed over the sentences and positions (C, C)."""
+        max_length, n_sentences, n_tags = self.alpha.shape
+        beta = np.ones_like(self.alpha)
+        weighted = self.emit  # becomes Q_t ⊙ β̂_t / c_t, zero where a sentence has ended
+        weighted /= self.scale[:, :, None]
+        weighted[~self.mask] = 0.0
+        with np.errstate(under="ignore"):
+            for t in range(max_length - 1, 0, -1):
+                k = int(self.running[t])
+                weighted[t, :k] *= beta[t, :k]
+                np.matmul(weighted[t, :k], self.moves.T, out=beta[t - 1, :k])
+        # Σ_{t ≥ 1} α̂_{t−1}ᵀ (Q_t ⊙ β̂_t / c_t) over all sentences at once: one matrix product
+        pairs = self.alpha[:-1].reshape(-1, n_tags).T @ weighted[1:].reshape(-1, n_tags)
+        pairs *= self.moves
+        beta *= self.alpha
+        return beta, pairs
 
 
 def _logsumexp_rows(values: np.ndarray) -> np.ndarray:
@@ -379,8 +507,14 @@ def unpad(padded: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 class SentenceLoss(Layer):
-    """The SLL loss on a flat batch: logits (B, C) of whole sentences back to back, targets (B,) and
-    the sentences' lengths (S,) — padded for :class:`SentenceLogLikelihood` and back."""
+    """The SLL loss on a flat batch: logits (N, C) of whole sentences back to back, targets (N,) and
+    the sentences' lengths (S,), with the transitions of a :class:`SentenceLogLikelihood`.
+
+    The logits go straight into the time-major, longest-first layout of :class:`_ScaledPass`
+    with one gather, the gold path's score is summed on the flat arrays, and the gradient comes
+    back with one gather — no padding in between.  Extreme batches the scaled recursion cannot
+    take go through :class:`SentenceLogLikelihood`'s exact log-space path.
+    """
 
     def __init__(self, n_tags: int, dtype: DTypeLike) -> None:
         self.sll = SentenceLogLikelihood(n_tags, dtype)
@@ -389,13 +523,53 @@ class SentenceLoss(Layer):
         return self.sll.parameters()
 
     def forward(self, logits: np.ndarray, targets: np.ndarray, lengths: np.ndarray) -> float:  # type: ignore[override]
-        """The per-token mean NLL of the sentences' gold tag paths."""
-        starts = np.concatenate(([0], np.cumsum(lengths)))
-        scores, _ = pad_sentences(logits, starts)
-        gold, lengths = pad_sentences(np.asarray(targets), starts)
-        self.cache = lengths
-        return self.sll.forward(scores, gold, lengths)
+        """The per-token mean NLL of the sentences' gold tag paths: Σ_s (log Z_s − S(gold_s)) / N."""
+        lengths = np.asarray(lengths, dtype=np.int64)
+        targets = np.asarray(targets)
+        n_tokens, n_tags = logits.shape
+        transitions = self.sll.transitions.value
+        initial = self.sll.initial.value
+        starts = np.cumsum(lengths) - lengths
+        order = np.argsort(-lengths, kind="stable")
+        sorted_lengths = lengths[order]
+        max_length = int(sorted_lengths[0]) if len(lengths) else 0
+        mask = np.arange(max_length)[:, None] < sorted_lengths[None, :]  # (T, S)
+        tokens = (starts[order][None, :] + np.arange(max_length)[:, None])[mask]  # time-major token order
+        emit = np.zeros((max_length, len(lengths), n_tags), logits.dtype)
+        emit[mask] = logits[tokens]
+        scaled = _ScaledPass.run(emit, sorted_lengths, transitions, initial) if n_tokens else None
+        if scaled is None:  # an empty batch, or one only the log-space recursion can take
+            self.cache = ("padded", lengths)
+            padded_starts = np.concatenate(([0], np.cumsum(lengths)))
+            scores, _ = pad_sentences(logits, padded_starts)
+            gold_padded, _ = pad_sentences(targets, padded_starts)
+            return self.sll.forward(scores, gold_padded, lengths)
+        first = np.zeros(n_tokens, dtype=bool)
+        first[starts[lengths > 0]] = True
+        follows = ~first[1:]  # token i (≥ 1) continues the sentence of token i − 1
+        previous, current = targets[:-1][follows], targets[1:][follows]
+        gold = (float(logits[np.arange(n_tokens), targets].sum(dtype=np.float64))
+                + float(transitions[previous, current].sum(dtype=np.float64))
+                + float(initial[targets[first]].sum(dtype=np.float64)))
+        gold_counts = np.bincount(previous * n_tags + current, minlength=n_tags * n_tags)
+        self.cache = ("flat", scaled, mask, tokens, targets, first, gold_counts)
+        return (float(scaled.log_partition.sum(dtype=np.float64)) - gold) / n_tokens
 
     def backward(self, dout: float = 1.0) -> np.ndarray:
-        """(B, C) gradient of the loss with respect to the logits; fills the transitions' gradients."""
-        return unpad(self.sll.backward(dout), self.cache)
+        """(N, C) gradient of the loss with respect to the logits; fills the transitions' gradients."""
+        if self.cache[0] == "padded":
+            return unpad(self.sll.backward(dout), self.cache[1])
+        _, scaled, mask, tokens, targets, first, gold_counts = self.cache
+        time_major, pairs = scaled.marginals()
+        n_tokens = len(targets)
+        grad = np.empty((n_tokens, time_major.shape[2]), time_major.dtype)
+        grad[tokens] = time_major[mask]  # P(y_t = j) of every token, back in batch order
+        scale = grad.dtype.type(dout / n_tokens)
+        rows = np.arange(n_tokens)
+        grad[rows, targets] -= 1.0
+        grad *= scale
+        self.sll.initial.grad[...] = grad[first].sum(axis=0)
+        pairs -= gold_counts.reshape(pairs.shape)
+        pairs *= scale
+        self.sll.transitions.grad[...] = pairs
+        return grad

@@ -21,7 +21,7 @@ from wintrain.config import Config
 from wintrain.errors import TrainingDiverged, WintrainError
 from wintrain.sweep.runner import SweepDone
 from wintrain.sweep.trials import DIVERGENCE_FACTOR
-from wintrain.training.trainer import Trainer, cycled_batches, prepare
+from wintrain.training.trainer import Trainer, prepare
 
 
 def lr_grid(low: float = 1e-4, high: float = 1.0, per_decade: int = 1) -> list[float]:
@@ -101,7 +101,7 @@ def range_test(
     config.train.on_nonfinite = "stop"
     prepared = prepare(config)
     trainer = Trainer(prepared)
-    batches = cycled_batches(len(prepared.datasets["train"]), config.train.batch_size, prepared.shuffle_rng)
+    batches = trainer.endless_batches()
     rates: list[float] = []
     losses: list[float] = []
     smoothed: list[float] = []

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wintrain.nn.graph import Node, describe
-from wintrain.training.trainer import Prepared, Trainer, cycled_batches
+from wintrain.training.trainer import Prepared, Trainer
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def profile_steps(prepared: Prepared, steps: int = 300) -> Profile:
     optimizer.step = _timed(optimizer.step, optimizer_bucket)  # type: ignore[method-assign]
     data.batch = _timed(data.batch, gather_bucket)
     trainer = Trainer(prepared)
-    batches = cycled_batches(len(data), prepared.config.train.batch_size, prepared.shuffle_rng)
+    batches = trainer.endless_batches()
     lr = prepared.config.optimizer.lr
     started = time.perf_counter()
     for _ in range(steps):

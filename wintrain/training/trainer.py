@@ -157,14 +157,6 @@ class StepResult:
     applied: bool
 
 
-def cycled_batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
-    """Endless batches of example indices: shuffled epochs of ``n`` examples back to back."""
-    while True:
-        order = rng.permutation(n)
-        for start in range(0, n, batch_size):
-            yield order[start:start + batch_size]
-
-
 # ----------------------------------------------------------------------------- trainer
 class Trainer:
     """Runs training steps and epochs over a :class:`Prepared` set-up, keeping a :class:`TrainerState`."""
@@ -239,6 +231,11 @@ class Trainer:
         else:  # resuming inside an epoch: redraw the same permutation
             rng.bit_generator.state = self.state.epoch_rng
         return rng.permutation(n)
+
+    def endless_batches(self) -> Iterator[np.ndarray]:
+        """The batches of one epoch after another, without end (the LR range test, the profiler)."""
+        while True:
+            yield from self.epoch_batches()
 
     def epoch_batches(self) -> list[np.ndarray]:
         """This epoch's batches of example (window) indices.
