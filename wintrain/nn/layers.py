@@ -109,10 +109,11 @@ def scatter_rows(ids: np.ndarray, values: np.ndarray, table_rows: int | None = N
     ids: (n,) integer row ids; values: (n, d).  Returns (rows (U,), sums (U, d)) with the
     distinct ids in increasing order.  The ids are sorted (as uint16 — NumPy radix-sorts those —
     when the table has at most 65,536 rows, ``table_rows``), which makes the rows of each id
-    one run.  Most ids of a batch occur once or twice (Zipf), and ``np.add.reduceat`` pays
+    one run.  Most words of a batch occur once or twice (Zipf), and ``np.add.reduceat`` pays
     about 0.2 µs per run, so the first two rows of every run are added with two vectorised
     passes and only the runs longer than two reach ``reduceat`` for the rest: about a third of
-    the time of ``reduceat`` over every run.  The sums are the same up to float rounding.
+    the time of ``reduceat`` over every run.  When there are few runs (characters), plain
+    ``reduceat`` is cheaper.  The sums are the same up to float rounding.
     """
     keys = ids.astype(np.uint16) if table_rows is not None and table_rows <= 65536 else ids
     order = np.argsort(keys, kind="stable")
@@ -123,6 +124,8 @@ def scatter_rows(ids: np.ndarray, values: np.ndarray, table_rows: int | None = N
     starts = np.flatnonzero(first)
     rows = sorted_ids[starts]
     ordered = np.take(values, order, axis=0)
+    if 4 * len(starts) < len(sorted_ids):  # few ids, long runs (e.g. characters): reduceat's per-run cost is small
+        return rows, np.add.reduceat(ordered, starts, axis=0)
     sums = ordered[starts]
     counts = np.diff(np.append(starts, len(sorted_ids)))
     pairs = np.flatnonzero(counts > 1)
