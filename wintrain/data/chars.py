@@ -236,5 +236,11 @@ def char_windows(
     form_ids = np.fromiter((distinct.setdefault(token, len(distinct) + 1) for token in tokens), dtype=np.int32,
                            count=len(tokens))
     ids, lengths = vocab.encode(list(distinct), max_length, width)
-    padded = np.append(form_ids, np.int32(0))
-    return CharWindows(padded[positions], ids, lengths, width)
+    # number the forms shortest first, so a batch's distinct forms (in id order) come sorted by
+    # length, the order the convolution's max wants them in
+    by_length = np.argsort(lengths, kind="stable")
+    renumbered = np.empty(len(by_length) + 1, np.int32)
+    renumbered[0] = 0
+    renumbered[by_length + 1] = np.arange(1, len(by_length) + 1, dtype=np.int32)
+    padded = np.append(renumbered[form_ids], np.int32(0))
+    return CharWindows(padded[positions], ids[by_length], lengths[by_length], width)
