@@ -209,6 +209,11 @@ class OptimizerConfig(Choice):
     name: str = Field("sparse_adam", description="sgd adagrad rmsprop adam adamw sparse_adam")
     lr: float = Field(0.001, gt=0.0, allow_inf_nan=False, description="learning rate (the schedule's lr0)")
     clip_norm: float | None = Field(None, gt=0.0, description="clip the global gradient norm to this value")
+    ema_decay: float | None = Field(
+        None, gt=0.0, lt=1.0,
+        description="keep an exponential moving average of the parameters with this decay (e.g. 0.999, about the "
+        "last 1000 steps) and use it for dev/test scores and best.npz; null: off",
+    )
 
 
 class ScheduleConfig(Choice):

@@ -15,11 +15,14 @@ whose moments and values change only in the rows of the batch (PyTorch's SparseA
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
 from wintrain.nn.layers import FlatParameters, Parameter
 from wintrain.registry import Registry
+from wintrain.training.averaging import average_dense, average_rows, caught_up_rows, estimate
 
 OPTIMIZERS: Registry[Optimizer] = Registry("optimizer")
 
@@ -46,6 +49,7 @@ class Optimizer:
                 self.units.append(param)
         self.state: dict[str, dict[str, np.ndarray]] = {p.name: {} for p in self.units}
         self.steps = 0
+        self.ema_decay: float | None = None  # d of the parameters' moving average (None: off); see averaging.py
 
     def slot(self, param: Parameter, name: str, fill: float = 0.0) -> np.ndarray:
         """A state array shaped like the parameter, created on first use."""
@@ -54,7 +58,7 @@ class Optimizer:
             slots[name] = np.full_like(param.value, fill)
         return slots[name]
 
-    def row_slot(self, param: Parameter, name: str, rows: np.ndarray) -> np.ndarray:
+    def row_slot(self, param: Parameter, name: str, rows: np.ndarray, dtype: type | None = None) -> np.ndarray:
         """A per-row state array for a sparse parameter, covering at least row ``max(rows)``.
 
         It grows (doubling) only as far as the largest row that has had a gradient: rows that
@@ -66,21 +70,62 @@ class Optimizer:
         current = slots.get(name)
         if current is None or len(current) < needed:
             size = min(len(param.value), max(needed, 2 * (0 if current is None else len(current))))
-            grown = np.zeros((size,) + param.value.shape[1:], dtype=param.value.dtype)
+            shape = (size,) + (param.value.shape[1:] if dtype is None else ())
+            grown = np.zeros(shape, dtype=param.value.dtype if dtype is None else dtype)
             if current is not None:
                 grown[:len(current)] = current
             slots[name] = current = grown
         return current
 
     def step(self, lr: float) -> None:
-        """Apply one update with learning rate ``lr`` to every parameter."""
+        """Apply one update with learning rate ``lr`` to every parameter (and to their moving
+        average, when ``ema_decay`` is set)."""
         self.steps += 1
+        decay = self.ema_decay
         for param in self.units:
-            if param.sparse:
-                if param.rows is not None and len(param.rows):
-                    self.update_rows(param, lr)
-            else:
+            if not param.sparse:
                 self.update(param, param.grad, lr)
+                if decay is not None:
+                    average_dense(self.slot(param, "ema"), param.value, decay)
+                continue
+            rows = param.rows if param.rows is not None and len(param.rows) else None
+            lazy = decay is not None and self.changes_only_batch_rows()
+            if rows is not None and lazy and decay is not None:  # the rows are about to change: catch up first
+                average = self.row_slot(param, "ema", rows)
+                last_step = self.row_slot(param, "ema_step", rows, np.int64)
+                caught_up = caught_up_rows(average, last_step, param.value, rows, self.steps - 1, decay)
+            if rows is not None:
+                self.update_rows(param, lr)
+            if decay is None:
+                continue
+            if not lazy:
+                average_dense(self.slot(param, "ema"), param.value, decay)
+            elif rows is not None:
+                average_rows(average, last_step, param.value, rows, caught_up, self.steps, decay)
+
+    def changes_only_batch_rows(self) -> bool:
+        """Whether :meth:`update_rows` leaves every row outside ``param.rows`` unchanged (then the
+        moving average of a table can be lazy too)."""
+        return False
+
+    @contextmanager
+    def averaged(self) -> Iterator[None]:
+        """Inside the block the parameters hold their moving averages (nothing changes when the
+        average is off or no step was taken); their values are restored afterwards."""
+        decay = self.ema_decay
+        kept: list[tuple[Parameter, np.ndarray]] = []
+        try:
+            if decay is not None:
+                for param in self.units:
+                    average = estimate(param, self.state[param.name], self.steps, decay)
+                    if average is not None:
+                        rows = param.value[:len(average)]
+                        kept.append((param, rows.copy()))
+                        rows[...] = average
+            yield
+        finally:
+            for param, value in kept:
+                param.value[:len(value)] = value
 
     def update(self, param: Parameter, grad: np.ndarray, lr: float) -> None:
         raise NotImplementedError
@@ -153,6 +198,9 @@ class SGD(Optimizer):
         direction = grad + self.momentum * velocity if self.nesterov else velocity
         param.value -= param.value.dtype.type(lr) * direction
 
+    def changes_only_batch_rows(self) -> bool:
+        return self.momentum == 0.0
+
     def update_rows(self, param: Parameter, lr: float) -> None:
         if self.momentum == 0.0:  # zero gradient rows do not move: the lazy update is exact
             param.value[param.rows] -= param.value.dtype.type(lr) * param.grad
@@ -173,6 +221,9 @@ class Adagrad(Optimizer):
         accumulator = self.slot(param, "sum_sq", self.initial_accumulator)
         accumulator += grad * grad
         param.value -= param.value.dtype.type(lr) * grad / (np.sqrt(accumulator) + self.eps)
+
+    def changes_only_batch_rows(self) -> bool:
+        return True
 
     def update_rows(self, param: Parameter, lr: float) -> None:  # rows with zero gradient do not change: lazy is exact
         rows, grad = param.rows, param.grad
@@ -301,6 +352,9 @@ class SparseAdam(Adam):
     """Adam for dense parameters; *lazy* Adam for embedding tables: only the rows in the batch
     update their moments and values (the lecture's SparseAdam).  The bias correction uses the
     global step t, so a row present in every batch follows dense Adam exactly."""
+
+    def changes_only_batch_rows(self) -> bool:
+        return True
 
     def update_rows(self, param: Parameter, lr: float) -> None:
         rows, grad = param.rows, param.grad  # rows are sorted (scatter_rows)

@@ -62,7 +62,8 @@ class Run:
         self.last_saved = (self.trainer.state.epoch, self.trainer.state.step)
 
     def save_best(self, epoch: int) -> None:
-        self.save(BEST, resumable=False)
+        with self.p.optimizer.averaged():  # best.npz holds what dev was scored with
+            self.save(BEST, resumable=False)
         self.best_saved = epoch
 
     def checkpoints_note(self) -> str:
@@ -185,7 +186,7 @@ class Run:
         }
         if "test" in p.datasets:
             restore_parameters(self.folder.best, p.model)  # training is over: score the best epoch
-            summary["test"] = self.trainer.evaluate("test")
+            summary["test"] = self.trainer.evaluate("test", averaged=False)  # best.npz is averaged already
         self.folder.write_summary(summary)
         return summary
 

@@ -14,6 +14,7 @@ import json
 import math
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -79,6 +80,7 @@ def prepare(config: Config, saved: Checkpoint | None = None) -> Prepared:
     model, coverage = build_model(config, encoder, model_rng, vectors)
     optimizer = OPTIMIZERS.build(config.optimizer.name, config.optimizer.params, config.where("optimizer"),
                                  params=model.parameters())
+    optimizer.ema_decay = config.optimizer.ema_decay
     steps_per_epoch = math.ceil(len(datasets["train"]) / config.train.batch_size)
     schedule = SCHEDULES.build(
         config.schedule.name, config.schedule.params, config.where("schedule"),
@@ -99,7 +101,7 @@ def check_choices(config: Config) -> None:
                         ("embeddings.unknown_init", config.embeddings.unknown_init)):
         INITIALIZERS.check_params(choice.name, choice.params, config.where(key))
     OPTIMIZERS.check_params(config.optimizer.name, config.optimizer.params, config.where("optimizer"),
-                            section_keys=["lr", "clip_norm"])
+                            section_keys=["lr", "clip_norm", "ema_decay"])
     SCHEDULES.check_params(config.schedule.name, config.schedule.params, config.where("schedule"))
 
 
@@ -293,9 +295,11 @@ class Trainer:
             if self.stop.requested and step + 1 < steps:
                 raise Interrupted()
 
-    def evaluate(self, split: str) -> dict[str, Any]:
-        """The metrics of the current model on a configured split ("dev" or "test")."""
+    def evaluate(self, split: str, averaged: bool = True) -> dict[str, Any]:
+        """The metrics of the current model on a configured split ("dev" or "test"), with the
+        parameters' moving average when ``optimizer.ema_decay`` is set and ``averaged``."""
         p, config = self.p, self.config
-        result = evaluate_encoded(p.model, p.encoder, p.corpora[split], p.datasets[split],
-                                  config.train.eval_batch_size, config.evaluation.decode, config.data.scheme)
+        with p.optimizer.averaged() if averaged else nullcontext():
+            result = evaluate_encoded(p.model, p.encoder, p.corpora[split], p.datasets[split],
+                                      config.train.eval_batch_size, config.evaluation.decode, config.data.scheme)
         return result.metrics
