@@ -17,7 +17,11 @@ inside the child (interpreter start-up and imports excluded).  Variants:
 * wintrain cached: ``load_vectors(path, cache_dir=...)`` with the cache already written (full
   file, and filtered);
 * a 1-epoch CoNLL-2003 training run through the CLI with ``embeddings.extend_vocab=true`` and
-  the full file (peak RSS of the whole run).
+  the full file (peak RSS of the whole run): train, dev and test from the shared data folder
+  beside the repository (``--conll-dir``).
+
+The targets (issue #13): the full text file loads in ≤ 1.0 s with a peak RSS ≤ 300 MB, and
+from the cache in ≤ 0.05 s; the training run peaks at ≤ 400 MB.
 
 One warm-up round (fills the OS page cache and the vectors cache) is not counted; then
 ``--repeat`` rounds run every variant once, interleaved; medians are reported.
@@ -38,8 +42,9 @@ from pathlib import Path
 import _common
 
 DEFAULT_PATH = Path("/tmp/glove.6B.50d.txt")
-CONLL_DIR = _common.SHARED / "data" / "conll2003"
-MAKE_GLOVE = "../shared/tools/make_glove.sh"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"  # beside the repository
+CONLL_DIR = SHARED / "data" / "conll2003"
+MAKE_GLOVE = SHARED / "tools" / "make_glove.sh"
 MIB = 1024.0  # ru_maxrss and VmHWM are in KiB
 
 LOADERS = {
@@ -61,7 +66,8 @@ def parse_args() -> argparse.Namespace:
                         help=f"the full GloVe 6B 50-d text file (default {DEFAULT_PATH})")
     parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads in every child (default 1)")
     parser.add_argument("--repeat", type=int, default=3, help="measured rounds (median; default 3)")
-    parser.add_argument("--conll-dir", type=Path, default=CONLL_DIR, help="folder with CoNLL-2003 train/dev/test.txt")
+    parser.add_argument("--conll-dir", type=Path, default=CONLL_DIR,
+                        help=f"folder with CoNLL-2003 train/dev/test.txt (default {CONLL_DIR})")
     parser.add_argument("--skip-train", action="store_true", help="skip the 1-epoch training run")
     parser.add_argument("--skip-slow", action="store_true", help="skip the Python-loop and np.loadtxt loaders")
     parser.add_argument("--child", choices=sorted(LOADERS), help=argparse.SUPPRESS)
@@ -165,6 +171,8 @@ def loader_command(variant: str, cache_dir: Path) -> list[str]:
 
 
 def train_command(out_dir: Path) -> list[str]:
+    """The config's data paths (data/conll2003/... in the repository) do not exist: every input is
+    given on the command line, as absolute paths."""
     return [sys.executable, "-m", "wintrain", "train", str(_common.ROOT / "configs" / "conll2003_reference.yaml"),
             "--set", "train.epochs=1", "--set", "embeddings.extend_vocab=true",
             "--set", f"embeddings.path={ARGS.path.resolve()}", "--set", "features.casing=false",
@@ -188,9 +196,11 @@ def main() -> int:
     print(_common.machine_report(ARGS.threads))
     size = ARGS.path.stat().st_size
     print(f"file:      {ARGS.path} ({size / 1e6:,.1f} MB)")
+    print(f"CoNLL:     {ARGS.conll_dir} (filtered loads: train/dev/test vocabulary; training run: train, dev, test)")
     print(f"method:    every measurement in a fresh process; 1 warm-up round (page cache, vectors cache) + "
-          f"{ARGS.repeat} measured rounds, interleaved; medians. Time = the load call inside the child; "
-          "peak RSS = that child's ru_maxrss (wait4) in MiB, interpreter and imports included")
+          f"{ARGS.repeat} measured rounds, interleaved in a rotating order; medians. "
+          "Time = the load call inside the child; peak RSS = that child's ru_maxrss (wait4) in MiB, "
+          "interpreter and imports included")
     if not have_conll:
         print(f"note:      CoNLL-2003 not found in {ARGS.conll_dir}: filtered loads and the training run are skipped")
 
@@ -203,7 +213,8 @@ def main() -> int:
         for round_index in range(ARGS.repeat + 1):
             measured = round_index > 0
             tag = f"round {round_index}/{ARGS.repeat}" if measured else "warm-up round"
-            for variant in variants:
+            shift = round_index % len(variants)  # a rotating order: a burst of load hits every variant
+            for variant in variants[shift:] + variants[:shift]:
                 code, peak, out, err, wall = run_child(loader_command(variant, cache_dir), workdir)
                 if code != 0:
                     sys.exit(f"load_vectors.py: the {variant} child failed (exit {code}):\n{err.strip()}")
@@ -262,15 +273,17 @@ def main() -> int:
         train_line = _common.median(peaks)
         print("command:   python -m wintrain train configs/conll2003_reference.yaml --set train.epochs=1 "
               "--set embeddings.extend_vocab=true --set embeddings.path=<file> --set features.casing=false "
-              "--set data.{train,dev,test}=<CoNLL-2003> --out <tmp> --force")
+              "--set data.train=<CoNLL-2003>/train.txt --set data.dev=<CoNLL-2003>/dev.txt "
+              "--set data.test=<CoNLL-2003>/test.txt "
+              "--out <tmp> --force")
         print(_common.table(["measure", "median", "min–max"], [
             ["peak RSS MiB (whole run)", f"{train_line:,.1f}", _common.spread(peaks, digits=1)],
-            ["wall s (incl. start-up, load, dev/test eval)", f"{_common.median(walls):.2f}",
+            ["wall s (incl. start-up, load, dev and test eval)", f"{_common.median(walls):.2f}",
              _common.spread(walls, digits=2)],
             ["epoch s", f"{_common.median(epochs):.2f}", _common.spread(epochs, digits=2)],
         ]))
 
-    print(_common.section("targets"))
+    print(_common.section("targets (issue #13)"))
     rows = []
 
     def add(label: str, target: str, variant: str, index: int, limit: float, unit: str) -> None:
@@ -285,18 +298,18 @@ def main() -> int:
             rows.append([label, target, f"{megabytes:,.1f} MB ({value:,.1f} MiB)",
                          _common.verdict(megabytes <= limit)])
 
-    add("full load time", "≤ 1.5 s", "wintrain-full", 0, 1.5, "s")
-    add("full load peak RSS", "≤ 300 MB", "wintrain-full", 1, 300.0, "MiB")
-    add("filtered load time", "≤ 0.5 s", "wintrain-filtered", 0, 0.5, "s")
-    add("cached load time (full)", "≤ 0.1 s", "wintrain-cached", 0, 0.1, "s")
+    add("full text file: load time", "≤ 1.0 s", "wintrain-full", 0, 1.0, "s")
+    add("full text file: load peak RSS", "≤ 300 MB", "wintrain-full", 1, 300.0, "MiB")
+    add("full file from the cache: load time", "≤ 0.05 s", "wintrain-cached", 0, 0.05, "s")
     if train_line is None:
-        rows.append(["1-epoch training run peak RSS", "≤ 400 MB", "not measured", "n/a"])
+        rows.append(["training run, full vectors + extend_vocab: peak RSS", "≤ 400 MB", "not measured", "n/a"])
     else:
         megabytes = train_line * 1.048576
-        rows.append(["1-epoch training run peak RSS", "≤ 400 MB", f"{megabytes:,.1f} MB ({train_line:,.1f} MiB)",
-                     _common.verdict(megabytes <= 400.0)])
-    print(_common.table(["target", "target", "measured", "verdict"], rows, left=4))
-    print("(MB = 10^6 bytes; 1 MiB = 1.048576 MB)")
+        rows.append(["training run, full vectors + extend_vocab: peak RSS", "≤ 400 MB",
+                     f"{megabytes:,.1f} MB ({train_line:,.1f} MiB)", _common.verdict(megabytes <= 400.0)])
+    add("filtered load time (earlier target)", "≤ 0.5 s", "wintrain-filtered", 0, 0.5, "s")
+    print(_common.table(["target", "limit", "measured (median)", "verdict"], rows, left=2))
+    print("(MB = 10^6 bytes; 1 MiB = 1.048576 MB; peak RSS includes the interpreter and imports, see baseline)")
     return 0
 
 
