@@ -228,14 +228,28 @@ class CharWindows:
 
 
 def char_windows(
-    vocab: CharVocab, tokens: Sequence[str], positions: np.ndarray, max_length: int, width: int
+    vocab: CharVocab,
+    tokens: Sequence[str],
+    positions: np.ndarray,
+    max_length: int,
+    width: int,
+    types: tuple[list[str], np.ndarray] | None = None,
 ) -> CharWindows:
     """The :class:`CharWindows` of ``tokens`` (N,) laid out by ``positions`` (N, w) from
-    :func:`wintrain.data.windows.window_positions` (N = the padding slot)."""
-    distinct: dict[str, int] = {}
-    form_ids = np.fromiter((distinct.setdefault(token, len(distinct) + 1) for token in tokens), dtype=np.int32,
-                           count=len(tokens))
-    ids, lengths = vocab.encode(list(distinct), max_length, width)
+    :func:`wintrain.data.windows.window_positions` (N = the padding slot).
+
+    ``types``: the distinct strings of ``tokens`` in order of first occurrence and each token's
+    index among them (:func:`wintrain.data.dataset.token_types`), when the caller has them already.
+    """
+    if types is None:
+        distinct: dict[str, int] = {}
+        form_ids = np.fromiter((distinct.setdefault(token, len(distinct) + 1) for token in tokens), dtype=np.int32,
+                               count=len(tokens))
+        forms = list(distinct)
+    else:
+        forms, of_token = types
+        form_ids = (of_token + 1).astype(np.int32, copy=False)
+    ids, lengths = vocab.encode(forms, max_length, width)
     # number the forms shortest first, so a batch's distinct forms (in id order) come sorted by
     # length, the order the convolution's max wants them in
     by_length = np.argsort(lengths, kind="stable")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 
@@ -52,6 +53,20 @@ class Encoded:
         sentence = np.searchsorted(self.sentence_starts, index, side="right") - 1
         changes = np.flatnonzero(np.diff(sentence)) + 1
         return np.diff(np.concatenate(([0], changes, [len(index)])))
+
+
+TokenTypes = tuple[list[str], np.ndarray]
+"""The distinct strings of a token list (first seen first) and, per token, the index of its string (N,) intp."""
+
+
+def token_types(tokens: Sequence[str]) -> TokenTypes:
+    """The distinct strings of ``tokens`` in order of first occurrence, and each token's index
+    among them: features of a string are then worked out once, however often it occurs (the
+    CoNLL-2003 test text has 46,435 tokens but 9,488 distinct strings)."""
+    forms = list(dict.fromkeys(tokens))
+    index = dict(zip(forms, range(len(forms))))
+    of_token = np.fromiter(map(index.__getitem__, tokens), dtype=np.intp, count=len(tokens))
+    return forms, of_token
 
 
 DIGITS = str.maketrans("0123456789", "0000000000")
@@ -114,23 +129,27 @@ class Encoder:
         """The forms the vocabulary is searched for (see :func:`lookup_forms`)."""
         return lookup_forms(tokens, self.lowercase, self.digits)
 
-    def token_features(self, tokens: Sequence[str]) -> list[np.ndarray]:
-        """One (N,) id array per feature."""
-        features = [self.vocab.encode(self.lookup_forms(tokens))]
+    def token_features(self, tokens: Sequence[str], types: TokenTypes | None = None) -> list[np.ndarray]:
+        """One (N,) id array per feature.  Every feature is worked out once per distinct token
+        string (``types``, found here when not given) and spread to the tokens with one gather."""
+        forms, of_token = types if types is not None else token_types(tokens)
+        per_form = [self.vocab.encode(self.lookup_forms(forms))]
         if self.casing:
-            features.append(casing_ids(tokens))
+            per_form.append(casing_ids(forms))
         for name, vocab in self.affixes.items():
             kind, length = parse_affix_name(name)
-            features.append(vocab.encode([affix(t, kind, length) for t in tokens]))
-        return features
+            per_form.append(vocab.encode([affix(t, kind, length) for t in forms]))
+        return [ids[of_token] for ids in per_form]
 
     def encode_tokens(self, tokens: Sequence[str], sentence_starts: np.ndarray) -> list[Feature]:
         """tokens (N,) flat, sentence_starts (S+1,) → one (N, w) window id array per feature, then
         the :class:`CharWindows` of the character feature when it is on."""
         positions = window_positions(sentence_starts, self.window_size)
-        features: list[Feature] = [gather_windows(ids, positions) for ids in self.token_features(tokens)]
+        types = token_types(tokens)
+        features: list[Feature] = [gather_windows(ids, positions) for ids in self.token_features(tokens, types)]
         if self.chars is not None:
-            features.append(char_windows(self.chars, tokens, positions, self.char_max_length, self.char_width))
+            features.append(char_windows(self.chars, tokens, positions, self.char_max_length, self.char_width,
+                                         types))
         return features
 
     def encode_tags(self, corpus: Corpus) -> np.ndarray:
@@ -153,7 +172,7 @@ class Encoder:
 
     def encode_sentences(self, sentences: Sequence[Sequence[str]]) -> Encoded:
         """Untagged sentences (lists of tokens) → windows, for prediction."""
-        tokens = [token for sentence in sentences for token in sentence]
+        tokens = list(chain.from_iterable(sentences))
         starts = sentence_starts(sentences)
         return Encoded(self.encode_tokens(tokens, starts), None, starts)
 

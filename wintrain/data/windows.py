@@ -20,13 +20,15 @@ def window_positions(sentence_starts: np.ndarray, window_size: int) -> np.ndarra
     starts = np.asarray(sentence_starts, dtype=np.int64)
     n_tokens = int(starts[-1])
     lengths = np.diff(starts)
-    first = np.repeat(starts[:-1], lengths)  # (N,) first position of each token's sentence
-    stop = np.repeat(starts[1:], lengths)    # (N,) one past its last position
+    token = np.arange(n_tokens)
+    before = token - np.repeat(starts[:-1], lengths)  # (N,) tokens of its sentence before each token
+    after = np.repeat(starts[1:], lengths) - token    # (N,) the token and those of its sentence after it
     half = window_size // 2
-    positions = np.arange(n_tokens)[:, None] + np.arange(-half, half + 1)[None, :]
-    outside = (positions < first[:, None]) | (positions >= stop[:, None])
-    positions[outside] = n_tokens
-    return positions.astype(np.int32)
+    positions = np.empty((n_tokens, window_size), dtype=np.int32)
+    for column, offset in enumerate(range(-half, half + 1)):  # one column at a time: no (N, w) masks
+        inside = before >= -offset if offset < 0 else after > offset
+        positions[:, column] = np.where(inside, token + offset, n_tokens)
+    return positions
 
 
 def gather_windows(ids: np.ndarray, positions: np.ndarray, pad_id: int = 0) -> np.ndarray:
