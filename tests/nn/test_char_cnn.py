@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import wintrain.nn.chars
 from wintrain.data.chars import CharVocab
 from wintrain.nn.chars import CharCNN
 
@@ -151,8 +152,10 @@ def test_backward_equals_the_loop_also_with_ties() -> None:
         ids[0, half:half + 5] = [1, 2, 1, 2, 1]  # with width 1: three equal windows, ties in every filter
         dout = rng.normal(size=(6, 4))
         layer.forward(ids, lengths)
-        winners = layer.cache[1]
+        _, scores, best, sorted_lengths, _ = layer.cache
+        winners = wintrain.nn.chars._winners_by_length(scores, best, sorted_lengths)
         assert np.count_nonzero(winners) == 6 * 4  # exactly one winning window per word and filter
+        assert np.count_nonzero(scores == np.repeat(best, sorted_lengths, axis=0)) > 6 * 4  # there were ties
         layer.backward(dout)
         d_weight, d_bias, d_table = naive_backward(layer, ids, lengths, dout)
         np.testing.assert_allclose(layer.weight.grad, d_weight, rtol=1e-12, atol=1e-12)

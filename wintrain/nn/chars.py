@@ -114,8 +114,8 @@ class CharCNN(Layer):
         scores = np.take(projections, window_ids[:, 0], axis=0)  # (N, F)
         for offset in range(1, self.width):
             scores += np.take(projections, window_ids[:, offset] + offset * n_chars, axis=0)
-        best, winners = _max_by_length(scores, lengths)  # (U, F), (N, F): the first maximum of each word
-        self.cache = (window_ids, winners, lengths, order)
+        best = _max_by_length(scores, lengths)  # (U, F)
+        self.cache = (window_ids, scores, best, lengths, order)
         out = best + self.bias.value
         if order is not None:
             unsorted = np.empty_like(out)
@@ -140,7 +140,8 @@ class CharCNN(Layer):
             self.table.rows = np.zeros(0, np.int64)
             self.table.grad = np.zeros((0, self.dim), self.table.value.dtype)
             return None
-        window_ids, winners, lengths, order = self.cache
+        window_ids, scores, best, lengths, order = self.cache
+        winners = _winners_by_length(scores, best, lengths)  # (N, F): the first maximum of each word
         dout = np.asarray(dout, dtype=self.table.value.dtype)
         np.sum(dout, axis=0, out=self.bias.grad)
         if order is not None:
@@ -165,30 +166,44 @@ class CharCNN(Layer):
         return None
 
 
-def _max_by_length(scores: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _max_by_length(scores: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """scores: (N, F), the windows of U words of non-decreasing ``lengths`` (U,) back to back →
-    each word's maximum over its windows (U, F) and the (N, F) mask of the winning windows, the
-    first where windows tie (a word that repeats a window of characters).
+    each word's maximum over its windows (U, F).
 
     Words of one length are one (count, n, F) block, so each step is one reduction per distinct
     length: ``np.maximum.reduceat`` and ``argmax`` over the middle axis pay per word and would
     take several times longer."""
     best = np.empty((len(lengths), scores.shape[1]), scores.dtype)
+    for rows, words, length in _length_blocks(lengths):
+        np.max(scores[rows].reshape(words.stop - words.start, length, -1), axis=1, out=best[words])
+    return best
+
+
+def _winners_by_length(scores: np.ndarray, best: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The (N, F) mask of each word's winning window per filter (``scores`` == its word's max
+    ``best``), the first where windows tie (a word that repeats a window of characters).
+    Arguments as for :func:`_max_by_length`; only backward needs it."""
     winners = np.empty(scores.shape, bool)
-    values, counts = np.unique(lengths, return_counts=True)
-    row = word = 0
-    for length, count in zip(values.tolist(), counts.tolist()):
-        rows = slice(row, row + length * count)
-        block = scores[rows].reshape(count, length, -1)
-        top = best[word:word + count]
-        np.max(block, axis=1, out=top)
+    for rows, words, length in _length_blocks(lengths):
+        count = words.stop - words.start
+        top = best[words]
         mask = winners[rows].reshape(count, length, -1)
-        np.equal(block, top[:, None, :], out=mask)
+        np.equal(scores[rows].reshape(count, length, -1), top[:, None, :], out=mask)
         if length > 1 and np.count_nonzero(mask) > top.size:  # ties: keep the first winner of each
             mask &= np.cumsum(mask, axis=1, dtype=np.int16) == 1
+    return winners
+
+
+def _length_blocks(lengths: np.ndarray) -> list[tuple[slice, slice, int]]:
+    """For non-decreasing ``lengths`` (U,): per distinct length n, the slice of its windows
+    (rows of the (N, F) scores), the slice of its words, and n."""
+    values, counts = np.unique(lengths, return_counts=True)
+    blocks, row, word = [], 0, 0
+    for length, count in zip(values.tolist(), counts.tolist()):
+        blocks.append((slice(row, row + length * count), slice(word, word + count), length))
         row += length * count
         word += count
-    return best, winners
+    return blocks
 
 
 class CharFeature(Layer):
