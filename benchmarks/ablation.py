@@ -1,13 +1,18 @@
-"""Feature ablation of the window model on CoNLL-2003 NER and UD English-EWT POS (GloVe 6B 50-d).
+"""Feature ablation of the window model on CoNLL-2003 NER (with and without pretrained vectors)
+and UD English-EWT POS (GloVe 6B 50-d).
 
 Starting from the plain reference model (no casing feature, lowercased GloVe lookup,
 window 5, one hidden layer of 200 tanh units, (sparse) Adam 1e-3, batch 256, 10 epochs),
-each row adds ONE change on top of the previous row; the row marked "= configs/…" trains the
-delivered tuned config file (configs/conll2003.yaml or configs/ud_en_ewt_pos.yaml) as
-it is, and "(branch)" rows try one more change on top of it that did not make the cut.
-Every row is trained with each seed and reported as the MEDIAN over the seeds of dev and
-test score (entity F1 for CoNLL, token accuracy for UD; both in %) and of training seconds
-(summed epoch times, evaluation excluded), plus the min–max of the test score.
+each row adds ONE change on top of the last row that is not a branch; the row marked
+"= configs/…" trains the delivered tuned config file (configs/conll2003.yaml,
+configs/conll2003_novectors.yaml or configs/ud_en_ewt_pos.yaml) as it is, and "(branch)" rows
+try one change that is not kept for the rows below (characters and the sentence-level loss
+each alone, before the row with both; features that did not make the cut).  The table without
+pretrained vectors starts from the tuned word model of the CoNLL table with
+``embeddings.path: null``.  Every row is trained with each seed and reported as the MEDIAN
+over the seeds of dev and test score (entity F1 for CoNLL, token accuracy for UD; both in %)
+and of training seconds (summed epoch times, evaluation excluded), plus the min–max of the
+test score.
 
     python benchmarks/ablation.py --corpus both --seeds 1,2,3 --jobs 2
 
@@ -49,6 +54,13 @@ CORPORA: dict[str, dict[str, Any]] = {
         "vectors": DATA / "glove" / "glove.6B.50d.conll2003.txt",
         "best_config": ROOT / "configs" / "conll2003.yaml",
     },
+    "conll2003_novectors": {
+        "title": "CoNLL-2003 English NER without pretrained vectors (entity F1, %)",
+        "metric": "F1",
+        "data": DATA / "conll2003",
+        "vectors": None,
+        "best_config": ROOT / "configs" / "conll2003_novectors.yaml",
+    },
     "ud_en_ewt": {
         "title": "UD English-EWT UPOS (token accuracy, %)",
         "metric": "acc",
@@ -57,16 +69,20 @@ CORPORA: dict[str, dict[str, Any]] = {
         "best_config": ROOT / "configs" / "ud_en_ewt_pos.yaml",
     },
 }
+GROUPS = {"conll2003": ["conll2003", "conll2003_novectors"], "ud_en_ewt": ["ud_en_ewt"],
+          "both": ["conll2003", "conll2003_novectors", "ud_en_ewt"]}
 
 
 def reference(corpus: str) -> dict[str, Any]:
     """The plain reference model as a raw config mapping (absolute paths)."""
     spec = CORPORA[corpus]
+    vectors = spec["vectors"]
     return {
         "seed": 1,
         "data": {"train": str(spec["data"] / "train.txt"), "dev": str(spec["data"] / "dev.txt"),
                  "test": str(spec["data"] / "test.txt"), "lowercase": True, "digits": False},
-        "embeddings": {"path": str(spec["vectors"]), "dim": 50, "trainable": True, "extend_vocab": False},
+        "embeddings": {"path": None if vectors is None else str(vectors), "dim": 50, "trainable": True,
+                       "extend_vocab": False},
         "features": {"casing": False},
         "model": {"window_size": 5, "hidden": [200], "activation": "tanh", "dropout": 0.0},
         "loss": {"l2": 0.0},
@@ -77,10 +93,20 @@ def reference(corpus: str) -> dict[str, Any]:
     }
 
 
+CHARS = {"features.chars": {"dim": 25, "filters": 50, "width": 3}}
+SLL = {"loss.name": "sll"}
+SLL_VITERBI = {"loss.name": "sll", "evaluation.decode": "auto"}  # auto: Viterbi with the learned transitions
+AFFIXES = {"features.prefixes": [1, 2, 3], "features.suffixes": [1, 2, 3, 4]}
+NER_WORD_MODEL = {"features.casing": True, "train.word_dropout": 0.25, "data.digits": True,
+                  "evaluation.decode": "constrained", "model.window_size": 7, "model.hidden": [300],
+                  "model.activation": "relu", "model.init": "he_uniform", "model.dropout": 0.4, "train.epochs": 20,
+                  "train.patience": 5}
+
 # Each row: (label, changes, kind).  kind "add": the changes stay for the rows below;
 # "file": the changes complete the tuned config, and the row trains that config FILE (the
 # script checks that the cumulative settings equal the file); "branch": one more change on
-# top of the row above, reported but not kept (a feature that did not make the final config).
+# top of the last non-branch row, reported but not kept (an alternative, or a feature that did
+# not make the final config).  The dev delta in brackets is against the last non-branch row.
 ROWS: dict[str, list[tuple[str, dict[str, Any], str]]] = {
     "conll2003": [
         ("reference (no casing)", {}, "add"),
@@ -89,11 +115,21 @@ ROWS: dict[str, list[tuple[str, dict[str, Any], str]]] = {
         ("+ word dropout α=0.25", {"train.word_dropout": 0.25}, "add"),
         ("+ digits → 0", {"data.digits": True}, "add"),
         ("+ constrained (Viterbi) decoding", {"evaluation.decode": "constrained"}, "add"),
-        ("+ window 7, H=300, ReLU, dropout 0.4, 20 ep (patience 5) = configs/conll2003.yaml",
+        ("+ window 7, H=300, ReLU, dropout 0.4, 20 ep (patience 5) (the word model)",
          {"model.window_size": 7, "model.hidden": [300], "model.activation": "relu", "model.init": "he_uniform",
-          "model.dropout": 0.4, "train.epochs": 20, "train.patience": 5}, "file"),
-        ("(branch) best + prefixes [1,2,3] / suffixes [1,2,3,4]",
-         {"features.prefixes": [1, 2, 3], "features.suffixes": [1, 2, 3, 4]}, "branch"),
+          "model.dropout": 0.4, "train.epochs": 20, "train.patience": 5}, "add"),
+        ("(branch) + characters (CharWNN, 50 filters)", CHARS, "branch"),
+        ("(branch) + sentence-level loss (SLL)", SLL, "branch"),
+        ("+ characters + SLL = configs/conll2003.yaml", {**CHARS, **SLL}, "file"),
+        ("(branch) + weight averaging (EMA 0.999)", {"optimizer.ema_decay": 0.999}, "branch"),
+        ("(branch) + prefixes [1,2,3] / suffixes [1,2,3,4]", AFFIXES, "branch"),
+    ],
+    "conll2003_novectors": [
+        ("the word model of the table above, no pretrained vectors", NER_WORD_MODEL, "add"),
+        ("(branch) + characters (CharWNN, 50 filters)", CHARS, "branch"),
+        ("(branch) + sentence-level loss (SLL)", SLL, "branch"),
+        ("+ characters + SLL", {**CHARS, **SLL}, "add"),
+        ("+ prefixes [1,2,3] / suffixes [1,2,3,4] = configs/conll2003_novectors.yaml", AFFIXES, "file"),
     ],
     "ud_en_ewt": [
         ("reference (no casing)", {}, "add"),
@@ -101,12 +137,15 @@ ROWS: dict[str, list[tuple[str, dict[str, Any], str]]] = {
         ("+ extend_vocab (GloVe rows for unseen words)", {"embeddings.extend_vocab": True}, "add"),
         ("+ word dropout α=0.25", {"train.word_dropout": 0.25}, "add"),
         ("+ digits → 0", {"data.digits": True}, "add"),
-        ("+ prefixes [1,2,3] / suffixes [1,2,3,4]",
-         {"features.prefixes": [1, 2, 3], "features.suffixes": [1, 2, 3, 4]}, "add"),
-        ("+ H=300, ReLU, dropout 0.4, 20 ep (patience 4) = configs/ud_en_ewt_pos.yaml",
+        ("+ prefixes [1,2,3] / suffixes [1,2,3,4]", AFFIXES, "add"),
+        ("+ H=300, ReLU, dropout 0.4, 20 ep (patience 4)",
          {"model.hidden": [300], "model.activation": "relu", "model.init": "he_uniform", "model.dropout": 0.4,
-          "train.epochs": 20, "train.patience": 4}, "file"),
-        ("(branch) best + window 7", {"model.window_size": 7}, "branch"),
+          "train.epochs": 20, "train.patience": 4}, "add"),
+        ("(branch) + characters (CharWNN, 50 filters)", CHARS, "branch"),
+        ("(branch) + sentence-level loss (SLL, Viterbi decoding)", SLL_VITERBI, "branch"),
+        ("+ characters + SLL + weight averaging (EMA 0.999), 30 ep (patience 5) = configs/ud_en_ewt_pos.yaml",
+         {**CHARS, **SLL_VITERBI, "optimizer.ema_decay": 0.999, "train.epochs": 30, "train.patience": 5}, "file"),
+        ("(branch) the same without weight averaging", {"optimizer.ema_decay": None}, "branch"),
     ],
 }
 
@@ -124,9 +163,24 @@ def set_key(raw: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def comparable(config: Any) -> dict[str, Any]:
+    """The settings of a config that the rows change: not the seed, output, file paths or hints."""
     settings = config.to_dict()
     for key in ("seed", "output"):
         settings.pop(key, None)
+    for section, keys in (("data", ("train", "dev", "test", "obtain", "tag_column", "scheme")),
+                          ("embeddings", ("path", "obtain"))):
+        for key in keys:
+            settings.get(section, {}).pop(key, None)
+    return settings
+
+
+def file_overrides(corpus: str) -> list[str]:
+    """``--set`` values that point a shipped config at the data this script uses: the CoNLL-2003
+    configs name data/conll2003/… inside the repository, which is not shipped."""
+    spec = CORPORA[corpus]
+    settings = [f"data.{split}={spec['data'] / (split + '.txt')}" for split in ("train", "dev", "test")]
+    if spec["vectors"] is not None:
+        settings.append(f"embeddings.path={spec['vectors']}")
     return settings
 
 
@@ -142,8 +196,9 @@ def row_configs(corpus: str) -> list[tuple[str, dict[str, Any] | None]]:
             set_key(target, key, value)
         if kind == "file":
             path = CORPORA[corpus]["best_config"]
-            if comparable(load_config(path)) != comparable(config_from_dict(raw)):
-                wanted, found = comparable(config_from_dict(raw)), comparable(load_config(path))
+            if comparable(load_config(path, file_overrides(corpus))) != comparable(config_from_dict(raw)):
+                wanted = comparable(config_from_dict(raw))
+                found = comparable(load_config(path, file_overrides(corpus)))
                 diff = sorted(f"{section}.{key}" for section in wanted for key in wanted[section]
                               if isinstance(wanted[section], dict)
                               and wanted[section].get(key) != found.get(section, {}).get(key))
@@ -161,7 +216,7 @@ def run_trial(corpus: str, raw: dict[str, Any] | None, seed: int, run_dir: str) 
     from wintrain.training.run import train
 
     if raw is None:
-        config = load_config(CORPORA[corpus]["best_config"], [f"seed={seed}"])
+        config = load_config(CORPORA[corpus]["best_config"], [*file_overrides(corpus), f"seed={seed}"])
     else:
         raw = json.loads(json.dumps(raw))
         raw["seed"] = seed
@@ -186,15 +241,17 @@ def markdown_table(corpus: str, labels: list[str], results: dict[int, list[dict[
     lines = [f"### {CORPORA[corpus]['title']}", "",
              f"| row | dev {metric} | test {metric} | test min–max | train s | best epoch / run |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    previous = None
+    kinds = [kind for _, _, kind in ROWS[corpus]]
+    base = None  # dev of the last non-branch row: what each row's change is measured against
     for index, label in enumerate(labels):
         trials = results.get(index, [])
         if not trials:
             lines.append(f"| {label} | – | – | – | – | – |")
             continue
         dev, test = median([t["dev"] for t in trials]), median([t["test"] for t in trials])
-        delta = f" ({dev - previous:+.2f})" if previous is not None else ""
-        previous = dev
+        delta = f" ({dev - base:+.2f})" if base is not None else ""
+        if kinds[index] != "branch":
+            base = dev
         tests = [t["test"] for t in trials]
         epochs = ", ".join(f"{t['best_epoch']}/{t['epochs']}" for t in trials)
         lines.append(f"| {label} | {dev:.2f}{delta} | {test:.2f} | {min(tests):.2f}–{max(tests):.2f} | "
@@ -204,7 +261,8 @@ def markdown_table(corpus: str, labels: list[str], results: dict[int, list[dict[
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", choices=["conll2003", "ud_en_ewt", "both"], default="both")
+    parser.add_argument("--corpus", choices=sorted(GROUPS), default="both",
+                        help="conll2003 (with and without vectors), ud_en_ewt, or both")
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds; each row reports the median")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (one BLAS thread each)")
     parser.add_argument("--rows", default=None, help="comma-separated row numbers to run (0-based; default all)")
@@ -212,9 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="also append every trial result to this JSONL file")
     args = parser.parse_args(argv)
 
-    corpora = ["conll2003", "ud_en_ewt"] if args.corpus == "both" else [args.corpus]
+    corpora = GROUPS[args.corpus]
     missing = [str(path) for corpus in corpora
-               for path in (CORPORA[corpus]["data"] / "train.txt", CORPORA[corpus]["vectors"]) if not path.is_file()]
+               for path in (CORPORA[corpus]["data"] / "train.txt", CORPORA[corpus]["vectors"])
+               if path is not None and not path.is_file()]
     if missing:
         print(f"ablation skipped: shared data not found ({missing[0]}{' …' if len(missing) > 1 else ''}); "
               f"expected the corpora and GloVe files under {DATA}")
@@ -267,9 +326,9 @@ def main(argv: list[str] | None = None) -> int:
         load = "unknown"
     print()
     print("\n\n".join(tables))
-    print(f"\nMedian of seeds {','.join(map(str, seeds))}; rows are cumulative (each adds one change to the row "
-          f"above); dev delta vs the row above in brackets. Whole ablation {time.perf_counter() - started:.0f} s "
-          f"wall clock; load average after {load}.")
+    print(f"\nMedian of seeds {','.join(map(str, seeds))}; rows are cumulative (each adds its change to the last "
+          f"row that is not a branch); dev delta vs that row in brackets. Whole ablation "
+          f"{time.perf_counter() - started:.0f} s wall clock; load average after {load}.")
     return 0
 
 
