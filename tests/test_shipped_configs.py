@@ -87,6 +87,8 @@ def test_every_shipped_config_is_valid(name):
 
 
 def test_ud_pos_config_learns_parts_of_speech(tmp_path):
-    config = load_config(REPO / "configs" / "ud_en_ewt_pos.yaml", ["train.epochs=1", "data.test=null"])
+    # one epoch: without the moving average, which after one epoch still remembers the first steps
+    config = load_config(REPO / "configs" / "ud_en_ewt_pos.yaml",
+                         ["train.epochs=1", "data.test=null", "optimizer.ema_decay=null"])
     summary = train(config, tmp_path / "run")
     assert summary["score"] == "accuracy" and summary["dev"]["accuracy"] > 0.9
