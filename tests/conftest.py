@@ -75,3 +75,24 @@ def shared_or_skip(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not present (../shared is only beside a development checkout)")
     return path
+
+
+def train_whole_and_interrupted(config_file: Path, options: list[str], folder: Path) -> tuple[Path, Path]:
+    """Train ``config_file`` with ``options`` twice: once straight through (``folder/whole``) and
+    once stopped by SIGINT after step 3 of epoch 2, then resumed (``folder/cut``); the run folders."""
+    import signal
+
+    from wintrain.config import load_config
+    from wintrain.training.events import RunDone, RunInterrupted, StepDone
+    from wintrain.training.run import StopRequest, resume, run, train
+
+    train(load_config(config_file, options), folder / "whole")
+    stop = StopRequest()
+    events = []
+    for event in run(load_config(config_file, options), folder / "cut", stop=stop):
+        events.append(event)
+        if isinstance(event, StepDone) and event.epoch == 2 and event.step == 3:
+            stop(signal.SIGINT)
+    assert isinstance(events[-1], RunInterrupted) and events[-1].step > 0
+    assert isinstance(list(resume(folder / "cut"))[-1], RunDone)
+    return folder / "whole", folder / "cut"

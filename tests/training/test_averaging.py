@@ -3,8 +3,6 @@ formula, the estimate is bias-corrected, evaluation and best.npz use it, resume 
 
 from __future__ import annotations
 
-import signal
-
 import numpy as np
 import pytest
 
@@ -12,9 +10,10 @@ from wintrain.checkpoint import load_checkpoint
 from wintrain.config import load_config
 from wintrain.evaluation.evaluate import evaluate_checkpoint
 from wintrain.nn.layers import Parameter
-from wintrain.training.events import RunDone, RunInterrupted, StepDone
 from wintrain.training.optimizers import OPTIMIZERS
-from wintrain.training.run import StopRequest, resume, run, train
+from wintrain.training.run import train
+
+from conftest import train_whole_and_interrupted
 
 DECAY = 0.9
 
@@ -86,18 +85,10 @@ def test_best_checkpoint_holds_the_average_and_reproduces_the_dev_score(tiny_dat
 
 def test_resume_inside_an_epoch_is_bit_identical_with_the_average(tiny_data, tmp_path):
     options = ["train.epochs=3", "train.batch_size=12", "optimizer.ema_decay=0.95"]
-    train(load_config(tiny_data["config"], options), tmp_path / "whole")
-    stop = StopRequest()
-    events = []
-    for event in run(load_config(tiny_data["config"], options), tmp_path / "cut", stop=stop):
-        events.append(event)
-        if isinstance(event, StepDone) and event.epoch == 2 and event.step == 3:
-            stop(signal.SIGINT)
-    assert isinstance(events[-1], RunInterrupted) and events[-1].step > 0
-    assert isinstance(list(resume(tmp_path / "cut"))[-1], RunDone)
+    whole_run, cut_run = train_whole_and_interrupted(tiny_data["config"], options, tmp_path)
     for name in ("last.npz", "best.npz"):
-        whole = load_checkpoint(tmp_path / "whole" / name)
-        cut = load_checkpoint(tmp_path / "cut" / name)
+        whole = load_checkpoint(whole_run / name)
+        cut = load_checkpoint(cut_run / name)
         for group in ("model_arrays", "optimizer_arrays"):
             a, b = getattr(whole, group), getattr(cut, group)
             assert set(a) == set(b), (name, group)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-
 import numpy as np
 import pytest
 
@@ -12,9 +10,10 @@ from wintrain.config import load_config
 from wintrain.evaluation.evaluate import evaluate_checkpoint
 from wintrain.evaluation.tagger import Tagger
 from wintrain.nn.gradcheck import check_config_gradients
-from wintrain.training.events import RunDone, RunInterrupted, StepDone, StopRequest
-from wintrain.training.run import resume, run, train
+from wintrain.training.run import train
 from wintrain.training.trainer import Trainer, prepare
+
+from conftest import train_whole_and_interrupted
 
 CHARS = "features.chars={dim: 6, filters: 10, width: 3, max_length: 8}"
 
@@ -62,17 +61,9 @@ def test_config_gradcheck_covers_characters_and_transitions(tiny_data):
 def test_resume_inside_an_epoch_is_bit_identical_with_characters_and_sll(tiny_data, tmp_path):
     options = [CHARS, "loss.name=sll", "train.epochs=3", "train.batch_size=12", "model.dropout=0.2",
                "train.word_dropout=0.5"]
-    train(load_config(tiny_data["config"], options), tmp_path / "whole")
-    stop = StopRequest()
-    events = []
-    for event in run(load_config(tiny_data["config"], options), tmp_path / "cut", stop=stop):
-        events.append(event)
-        if isinstance(event, StepDone) and event.epoch == 2 and event.step == 3:
-            stop(signal.SIGINT)
-    assert isinstance(events[-1], RunInterrupted) and events[-1].step > 0
-    assert isinstance(list(resume(tmp_path / "cut"))[-1], RunDone)
-    whole = load_checkpoint(tmp_path / "whole" / "last.npz")
-    cut = load_checkpoint(tmp_path / "cut" / "last.npz")
+    whole_run, cut_run = train_whole_and_interrupted(tiny_data["config"], options, tmp_path)
+    whole = load_checkpoint(whole_run / "last.npz")
+    cut = load_checkpoint(cut_run / "last.npz")
     assert set(whole.model_arrays) == set(cut.model_arrays)
     for name, value in whole.model_arrays.items():
         assert np.array_equal(value, cut.model_arrays[name]), name
