@@ -39,7 +39,7 @@ def test_no_shipped_config_points_outside_the_repository(name):
 def test_conll2003_configs_say_where_the_data_comes_from_when_it_is_missing():
     from conftest import error_of
 
-    for name in ("conll2003.yaml", "conll2003_reference.yaml"):
+    for name in ("conll2003.yaml", "conll2003_novectors.yaml", "conll2003_reference.yaml"):
         config = load_config(REPO / "configs" / name)
         if config.data.train.exists():
             pytest.skip("data/conll2003 is present in this checkout")
