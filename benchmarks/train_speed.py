@@ -357,8 +357,9 @@ def end_to_end() -> tuple[float, str]:
         if done.returncode:
             sys.exit(f"train_speed.py: the end-to-end run failed: {(done.stderr or done.stdout).strip()[-500:]}")
         summary = json.loads((folder / "summary.json").read_text())
-    result = (f"{summary['epochs']} epochs (best {summary['best_epoch']}), dev F1 {100 * summary['dev']['f1']:.2f}, "
-              f"test F1 {100 * summary['test']['f1']:.2f}")
+    dev, test = summary["dev"]["entity"]["f1"], summary["test"]["entity"]["f1"]
+    result = (f"{summary['epochs']} epochs (best {summary['best_epoch']}), dev F1 {100 * dev:.2f}, "
+              f"test F1 {100 * test:.2f}, training {summary['train_seconds']:.1f} s of the wall time")
     return seconds, result
 
 
