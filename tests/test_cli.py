@@ -1,6 +1,7 @@
 """The command line as a user runs it: exit codes, one-line errors, outputs."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -148,3 +149,30 @@ def test_predict_follows_the_configured_decoding(tiny_data, tmp_path):
         result = wintrain("predict", run_dir / "best.npz", text, *decode)
         assert result.returncode == 0 and result.stdout.split()[1] == "B-PER", result.stderr
     assert_one_line_error(wintrain("predict", run_dir / "best.npz", text, "--decode", "viterbi"), "greedy")
+
+
+def test_piped_output_is_not_cut_to_80_columns():
+    script = "from wintrain.cli import stdout, stderr; print(stdout.width, stderr.width)"
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    piped = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert piped.stdout.split() == ["200", "200"]
+    narrow = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={**env, "COLUMNS": "90"})
+    assert narrow.stdout.split() == ["90", "90"]  # the user's COLUMNS still wins
+
+
+def test_a_closed_pipe_stops_quietly_with_141(monkeypatch):
+    import typer
+
+    from wintrain import cli
+
+    class ClosedPipe:
+        def main(self, **kwargs):
+            raise BrokenPipeError
+
+    redirected = []
+    monkeypatch.setattr(typer.main, "get_command", lambda app: ClosedPipe())
+    monkeypatch.setattr(cli.os, "dup2", lambda fd, fd2: redirected.append(fd2))
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["eval", "x.npz", "--data", "y.txt"])
+    assert stopped.value.code == 141 and redirected == [sys.stdout.fileno()]

@@ -149,10 +149,11 @@ def test_text_conll_conllu_and_pretokenized_formats(ner_model):
 
     text = run("text", "Alice visited Paris.\n\nBob left.\n")
     assert text.split("\n\n")[0].splitlines() == ["Alice B-PER", "visited O", "Paris B-LOC", ". O"]
+    assert text.endswith("left O\n. O\n\n") and text.count("\n\n") == 2  # a blank line after each text
     conll = run("conll", "Alice visited Paris. Bob left Rome.\n")
     assert conll.count("\n\n") == 2 and conll.splitlines()[0] == "Alice\tB-PER"  # two sentences of one line
     pre = run("text", "Alice visited Paris.\n", pretokenized=True)
-    assert [line.split()[0] for line in pre.splitlines()] == ["Alice", "visited", "Paris."]  # whitespace only
+    assert [line.split()[0] for line in pre.splitlines() if line] == ["Alice", "visited", "Paris."]  # whitespace only
     conllu = run("conllu", "Alice visited Paris.\n", field="misc")
     assert conllu.splitlines()[:3] == ["# sent_id = 1", "# text = Alice visited Paris.",
                                        "1\tAlice\t_\t_\t_\t_\t_\t_\t_\tTag=B-PER"]

@@ -28,8 +28,20 @@ app = typer.Typer(
     add_completion=True,
     pretty_exceptions_enable=False,
 )
-stdout = Console()
-stderr = Console(stderr=True)
+PIPED_WIDTH = 200
+
+
+def _console(stderr: bool = False) -> Console:
+    """A rich console; into a pipe or file (no terminal, no ``COLUMNS``) it is ``PIPED_WIDTH``
+    wide, so tables such as a 17-tag confusion matrix are not cut to rich's default of 80."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console.width = PIPED_WIDTH
+    return console
+
+
+stdout = _console()
+stderr = _console(stderr=True)
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML experiment config, e.g. configs/quickstart.yaml.")]
 CheckpointArg = Annotated[Path, typer.Argument(help="A checkpoint written by training, e.g. runs/x/best.npz.")]
@@ -97,6 +109,10 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         stderr.print("aborted", highlight=False)
         sys.exit(130)
+    except BrokenPipeError:  # the reader went away (`wintrain eval ... | head`): stop quietly, like cat
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+        sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a command stopped by a closed pipe
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -34,8 +34,8 @@ def evaluate(
     """Token accuracy and (for B-X/I-X tags) conlleval entity precision/recall/F1, per type and overall.
 
     Examples:
-      wintrain eval runs/quickstart/best.npz --data data/synthetic/test.txt
-      wintrain eval runs/quickstart/best.npz --data data/synthetic/dev.txt --output pred.txt --json
+      wintrain eval runs/quickstart/best.npz --data data/ud_en_ewt/test.txt.gz
+      wintrain eval runs/quickstart/best.npz --data data/ud_en_ewt/dev.txt.gz --output pred.txt --json
     """
     use_blas_threads(os.cpu_count() or 1)
     from wintrain.evaluation.evaluate import evaluate_checkpoint
@@ -77,6 +77,7 @@ def predict(
     Examples:
       echo "Angela Merkel visited Paris on Tuesday." | wintrain predict runs/x/best.npz --json
       wintrain predict runs/pos/best.npz en_ewt-ud-test.conllu --format conllu > tagged.conllu
+      echo "I saw it." | wintrain predict runs/quickstart/best.npz --format conllu --field upos
     """
     use_blas_threads(os.cpu_count() or 1)
     from wintrain.evaluation.tagger import predict_source

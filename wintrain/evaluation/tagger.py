@@ -157,8 +157,8 @@ def format_text(results: Sequence[TaggedText]) -> str:
     blocks = []
     for result in results:
         pairs = zip((t for s in result.sentences for t in s), (g for s in result.tags for g in s))
-        blocks.append("".join(f"{token.text} {tag}\n" for token, tag in pairs))
-    return "\n".join(blocks)
+        blocks.append("".join(f"{token.text} {tag}\n" for token, tag in pairs) + "\n")
+    return "".join(blocks)
 
 
 def format_conll(results: Sequence[TaggedText]) -> str:
