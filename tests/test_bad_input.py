@@ -101,6 +101,16 @@ CASES = [
      ["data.tags", "listed more than once: O"]),
     ("unknown option", lambda t, d, r: ["train", str(d["config"]), "--epochs", "3"],
      ["No such option: --epochs", "see wintrain train --help"]),
+    ("optimizer parameter meaning a section key", lambda t, d, r: ["train", str(d["config"]), "--set",
+                                                                   "optimizer.lrr=0.1"],
+     ["optimizer.lrr: unknown parameter for optimizer 'sparse_adam' — did you mean 'lr'?; its parameters are: "
+      "beta1, beta2, eps, amsgrad; other keys of the section: lr, clip_norm, ema_decay"]),
+    ("parameter of an activation without any", lambda t, d, r: ["train", str(d["config"]), "--set",
+                                                                 "model.activation={name: tanh, bogus: 1}"],
+     ["model.activation.bogus: unknown parameter for activation 'tanh'; its parameters are: none"]),
+    ("value a registry entry rejects, in check", lambda t, d, r: ["check", str(d["config"]), "--set",
+                                                                  "optimizer={name: sgd, momentum: 1.5}"],
+     ["tiny.yaml: optimizer: momentum must be in [0, 1), got 1.5"]),
 ]
 
 HELD = []

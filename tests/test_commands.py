@@ -61,3 +61,55 @@ def test_bad_choice_is_one_line(tiny_data, capsys):
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: Invalid value for '--mode'")
     assert "see wintrain sweep-lr --help" in err
+
+
+BAD_CHOICES = [
+    "model.activation=relux",
+    "optimizer.lrr=0.1",
+    "schedule={name: step, every: 0}",
+    "optimizer={name: sgd, momentum: 1.5}",
+    "model.init={name: uniform, r: -1}",
+    "model.bias_init={name: normal, std: 0}",
+    "schedule={name: cyclic, mode: bogus}",
+    "embeddings.unknown_init={name: nope}",
+    "model.activation={name: leaky_relu, bogus: 1}",
+]
+
+
+@pytest.mark.parametrize("override", BAD_CHOICES)
+def test_check_refuses_every_choice_that_train_refuses_with_the_same_line(override, tiny_data, tmp_path, capsys):
+    code, out, check_err = run_main(capsys, "check", tiny_data["config"], "--set", override)
+    assert code == 2 and "ready to train" not in out
+    assert check_err.count("\n") == 1 and check_err.startswith(f"error: {tiny_data['config']}: ")
+    code, _, train_err = run_main(capsys, "train", tiny_data["config"], "--set", override, "--out", tmp_path / "run")
+    assert code == 2 and train_err == check_err
+
+
+def test_check_passes_good_choices(tiny_data, capsys):
+    code, out, err = run_main(capsys, "check", tiny_data["config"],
+                              "--set", "model.activation={name: prelu, alpha: 0.1}",
+                              "--set", "schedule={name: cyclic, mode: triangular2}",
+                              "--set", "features.chars={dim: 4}")
+    assert code == 0 and "ready to train" in out and err == ""
+
+
+def test_inspect_help_examples_name_shipped_configs_and_check_runs_as_written(capsys, monkeypatch):
+    import re
+    from pathlib import Path
+
+    from wintrain.cli import inspect as commands
+    from wintrain.config import load_config
+
+    repo = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(repo)
+    examples = {}
+    for command in (commands.check, commands.graph, commands.gradcheck):
+        found = re.search(r"Example: wintrain (\S+) (\S+\.yaml)(.*)", command.__doc__ or "")
+        assert found, command.__name__
+        examples[found[1]] = [found[2], *found[3].split()]
+    for argv in examples.values():
+        config = load_config(argv[0])
+        for path in (config.data.train, config.data.dev, config.data.test, config.embeddings.path):
+            assert path is None or path.exists(), (argv, path)
+    code, out, err = run_main(capsys, "check", *examples["check"])
+    assert code == 0 and "ready to train" in out, err

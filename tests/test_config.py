@@ -120,3 +120,30 @@ def test_json_schema_describes_every_section():
     schema = json_schema()
     assert {"data", "model", "optimizer", "schedule", "train"} <= set(schema["properties"])
     assert "source" not in schema["properties"]
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("model.window_size=4", "model.window_size: must be a positive odd number (the centre word plus m words each "
+                                "side) (got 4)"),
+        ("model.hidden=[0, 2]", "model.hidden: hidden layer sizes must be positive (got [0, 2])"),
+        ("features.chars={width: 2}", "features.chars.width: must be a positive odd number (the centre character "
+                                      "plus some each side) (got 2)"),
+        ("features.prefixes=[2, 2]", "features.prefixes: affix lengths must be distinct positive integers "
+                                     "(got [2, 2])"),
+    ],
+)
+def test_a_rejected_value_is_shown_once(tmp_path, override, expected):
+    message = error_of(write(tmp_path, BASE), [override])
+    assert message == f"{tmp_path / 'exp.yaml'}: {expected}"
+    assert message.count("got ") == 1
+
+
+def test_choice_params_remember_the_keys_their_section_declares(tmp_path):
+    config = load_config(write(tmp_path, BASE + "optimizer: {name: adam, lr: 0.1, beta1: 0.8}\n"
+                                                "model: {activation: {name: leaky_relu, alpha: 0.2}}\n"))
+    assert config.optimizer.params == {"beta1": 0.8}
+    assert config.optimizer.params.section_keys == ("lr", "clip_norm", "ema_decay")
+    assert config.model.activation.params == {"alpha": 0.2} and config.model.activation.params.section_keys == ()
+    assert config.schedule.params.section_keys == ()

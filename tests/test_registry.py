@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wintrain.registry import Registry, did_you_mean
+from wintrain.registry import Params, Registry, did_you_mean
 
 from conftest import error_of
 
@@ -54,3 +54,40 @@ def test_build_converts_checks_and_reports_values():
     assert "shape.side: " in error_of(SHAPES.build, "square", {"side": "wide"}, "shape")
     message = error_of(SHAPES.build, "square", {"side": -1}, "cfg.yaml: shape")
     assert message == "cfg.yaml: shape: side must be > 0, got -1.0"
+
+
+NODES: Registry[object] = Registry("node")
+
+
+@NODES.register("label")
+class Label:
+    """Like an activation: ``name`` is supplied by the code (a node name), never by a config."""
+
+    def __init__(self, size: int, name: str = "node") -> None:
+        self.size, self.name = size, name
+
+
+def test_name_is_never_a_user_parameter_and_none_is_said_so():
+    assert NODES.parameters("label") == {}
+    message = error_of(NODES.build, "label", {"bogus": 1}, "cfg.yaml: node", size=2)
+    assert message == "cfg.yaml: node.bogus: unknown parameter for node 'label'; its parameters are: none"
+    built = NODES.build("label", {}, "", size=2, name="hidden1.label")
+    assert isinstance(built, Label) and built.name == "hidden1.label"
+
+
+def test_the_real_activations_list_only_their_settable_parameters():
+    from wintrain.nn.activations import ACTIVATIONS
+
+    assert list(ACTIVATIONS.parameters("tanh")) == [] and list(ACTIVATIONS.parameters("leaky_relu")) == ["alpha"]
+    message = error_of(ACTIVATIONS.check_params, "leaky_relu", {"bogus": 1}, "cfg.yaml: model.activation")
+    assert message.endswith("unknown parameter for activation 'leaky_relu'; its parameters are: alpha")
+
+
+def test_section_keys_are_suggested_and_listed_after_the_parameters():
+    expected = ("cfg.yaml: shape.colr: unknown parameter for shape 'square' — did you mean 'color'?; "
+                "its parameters are: side, filled; other keys of the section: color, z")
+    # given by the caller, or brought by the parameters themselves (as a config section's Params do)
+    assert error_of(SHAPES.check_params, "square", {"colr": 1}, "cfg.yaml: shape", ["color", "z"]) == expected
+    params = Params.of({"colr": 1}, ["color", "z"])
+    assert error_of(SHAPES.build, "square", params, "cfg.yaml: shape") == expected
+    assert params == {"colr": 1} and Params.of({}, ["color"]).section_keys == ("color",)

@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from wintrain.errors import WintrainError, listed, shown
-from wintrain.registry import did_you_mean
+from wintrain.registry import Params, did_you_mean
 
 
 class Section(BaseModel):
@@ -44,10 +44,12 @@ class Choice(BaseModel):
         return {"name": value} if isinstance(value, str) else value
 
     @property
-    def params(self) -> dict[str, Any]:
+    def params(self) -> Params:
         """The entry's parameters: every key the section does not declare itself (``name``; for the
-        optimizer also ``lr`` and ``clip_norm``)."""
-        return dict(self.model_extra or {})
+        optimizer also ``lr``, ``clip_norm`` and ``ema_decay``).  They remember those declared keys,
+        so the registry offers them too when a parameter is mistyped (``optimizer.lrr``)."""
+        declared = [key for key in type(self).model_fields if key != "name"]
+        return Params.of(dict(self.model_extra or {}), declared)
 
 
 TAG_FIELDS = ("upos", "xpos", "feats", "deprel", "misc")
@@ -139,7 +141,7 @@ class CharsConfig(Section):
     @classmethod
     def _odd_width(cls, value: int) -> int:
         if value < 1 or value % 2 == 0:
-            raise ValueError(f"must be a positive odd number (the centre character plus some each side), got {value}")
+            raise ValueError("must be a positive odd number (the centre character plus some each side)")
         return value
 
 
@@ -159,7 +161,7 @@ class FeaturesConfig(Section):
     @classmethod
     def _affix_lengths(cls, value: list[int]) -> list[int]:
         if any(length < 1 for length in value) or len(set(value)) != len(value):
-            raise ValueError(f"affix lengths must be distinct positive integers, got {shown(value)}")
+            raise ValueError("affix lengths must be distinct positive integers")
         return value
 
 
@@ -182,14 +184,14 @@ class ModelConfig(Section):
     @classmethod
     def _odd_window(cls, value: int) -> int:
         if value < 1 or value % 2 == 0:
-            raise ValueError(f"must be a positive odd number (the centre word plus m words each side), got {value}")
+            raise ValueError("must be a positive odd number (the centre word plus m words each side)")
         return value
 
     @field_validator("hidden")
     @classmethod
     def _positive_sizes(cls, value: list[int]) -> list[int]:
         if any(size <= 0 for size in value):
-            raise ValueError(f"hidden layer sizes must be positive, got {shown(value)}")
+            raise ValueError("hidden layer sizes must be positive")
         return value
 
 
@@ -369,7 +371,10 @@ def _known_keys(loc: tuple[Any, ...]) -> list[str]:
 
 
 def describe_validation_error(error: pydantic.ValidationError, path: Path | str) -> str:
-    """One line for the first problem pydantic found: the file, the dotted key and what to do."""
+    """One line for the first problem pydantic found: the file, the dotted key and what to do.
+
+    The line ends with the offending value, ``(got …)``, so a validator's message says only what
+    is wanted and leaves the value out (else it shows twice)."""
     first = error.errors()[0]
     loc = tuple(first["loc"])
     key = ".".join(str(part) for part in loc) or "(top level)"

@@ -14,7 +14,7 @@ import difflib
 import inspect
 import typing
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import pydantic
 
@@ -29,8 +29,26 @@ def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
     return f" — did you mean '{close[0]}'?" if close else ""
 
 
+class Params(dict[str, Any]):
+    """An entry's parameters as a config section gives them: a plain dict that also remembers the
+    section's own keys (``section_keys``, e.g. the optimizer's ``lr``), so wherever the parameters
+    are checked a mistyped key that meant one of them gets "did you mean" and the full list."""
+
+    section_keys: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, values: dict[str, Any], section_keys: typing.Iterable[str]) -> Params:
+        params = cls(values)
+        params.section_keys = tuple(section_keys)
+        return params
+
+
 class Registry(Generic[T]):
     """A named family of classes, e.g. ``OPTIMIZERS = Registry("optimizer")``."""
+
+    INTERNAL: ClassVar[frozenset[str]] = frozenset({"self", "name"})
+    """Keyword arguments never set from a config: in a config ``name`` picks the entry itself, so an
+    entry's own ``name`` argument (an activation's node name) is always supplied by the code."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -62,12 +80,12 @@ class Registry(Generic[T]):
         return self._entries[name]
 
     def parameters(self, name: str) -> dict[str, inspect.Parameter]:
-        """The user-settable parameters of an entry (its keyword arguments with defaults)."""
+        """The user-settable parameters of an entry (its keyword arguments with defaults, but ``name``)."""
         signature = inspect.signature(self.get(name).__init__)
         return {
             p.name: p
             for p in signature.parameters.values()
-            if p.name != "self" and p.default is not inspect.Parameter.empty
+            if p.name not in self.INTERNAL and p.default is not inspect.Parameter.empty
         }
 
     def check_params(
@@ -75,19 +93,22 @@ class Registry(Generic[T]):
     ) -> dict[str, Any]:
         """Validate ``params`` against the entry's signature; return them converted to the annotated types.
 
-        ``section_keys`` are the other keys of the config section (e.g. the optimizer's ``lr``), offered
-        too when a mistyped parameter is closer to one of them."""
+        ``section_keys`` are the other keys of the config section (e.g. the optimizer's ``lr``; a
+        :class:`Params` brings its own), offered too when a mistyped parameter is closer to one of
+        them and listed after the entry's parameters."""
         cls = self.get(name, where)
         accepted = self.parameters(name)
         hints = typing.get_type_hints(cls.__init__)
         prefix = f"{where}." if where else ""
+        others = [k for k in dict.fromkeys([*section_keys, *getattr(params, "section_keys", ())]) if k not in accepted]
         checked: dict[str, Any] = {}
         for key, value in params.items():
             if key not in accepted:
                 valid = listed(list(accepted), limit=12) or "none"
+                also = f"; other keys of the section: {listed(others, limit=12)}" if others else ""
                 raise WintrainError(
                     f"{prefix}{key}: unknown parameter for {self.kind} {name!r}"
-                    f"{did_you_mean(key, [*accepted, *section_keys])}; its parameters are: {valid}"
+                    f"{did_you_mean(key, [*accepted, *others])}; its parameters are: {valid}{also}"
                 )
             annotation = hints.get(key, Any)
             try:
@@ -101,7 +122,7 @@ class Registry(Generic[T]):
         """Instantiate ``name`` with user ``params`` (checked) plus ``fixed`` arguments from the code.
 
         ``name``, ``params`` and ``where`` are positional-only, so ``fixed`` may use any keyword."""
-        checked = self.check_params(name, dict(params or {}), where)
+        checked = self.check_params(name, {} if params is None else params, where)
         try:
             return self.get(name, where)(**fixed, **checked)
         except ValueError as error:  # an entry rejecting a value range, e.g. momentum >= 1

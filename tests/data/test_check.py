@@ -144,3 +144,34 @@ def test_conll2003_is_checked_quickly():
     assert report.ok
     assert report.splits["train"].sentences == 14041
     assert report.scheme == "iob2"
+
+
+@pytest.mark.parametrize(
+    "choices, message",
+    [
+        ({}, None),
+        ({"model": {"activation": {"name": "prelu", "alpha": 0.1}, "init": "orthogonal"},
+          "features": {"chars": {"dim": 4}}, "loss": {"name": "sll"},
+          "optimizer": {"name": "adamw", "weight_decay": 0.1}, "schedule": {"name": "cosine", "warmup_epochs": 1}},
+         None),
+        ({"model": {"activation": "relux"}}, "cfg.yaml: model.activation: unknown activation 'relux' — did you mean"),
+        ({"embeddings": {"unknown_init": {"name": "uniform", "r": 0}}}, "cfg.yaml: embeddings.unknown_init: r must"),
+        ({"features": {"chars": {"dim": 4}}, "model": {"init": {"name": "normal", "std": -1}}},
+         "cfg.yaml: model.init: std must be > 0, got -1.0"),
+        ({"optimizer": {"name": "rmsprop", "rho": 1}}, "cfg.yaml: optimizer: rho must be in [0, 1), got 1.0"),
+        ({"schedule": {"name": "plateau", "factor": 2}}, "cfg.yaml: schedule: factor must be in (0, 1), got 2.0"),
+    ],
+)
+def test_the_choices_half_of_wintrain_check_reads_no_file(tmp_path, choices, message):
+    """``wintrain check`` builds every registry choice as training would before it reads the data;
+    that part needs neither the data nor the vectors (here: none of them exists)."""
+    from wintrain.training.trainer import check_choices
+
+    raw = {"data": {"train": "gone/train.txt", "dev": "gone/dev.txt"}, "embeddings": {"path": "gone/v.txt"}, **choices}
+    config = config_from_dict(raw, base=tmp_path, source=Path("cfg.yaml"))
+    if message is None:
+        check_choices(config)
+    else:
+        with pytest.raises(WintrainError) as caught:
+            check_choices(config)
+        assert str(caught.value).startswith(message)

@@ -73,7 +73,7 @@ def graph(
 ) -> None:
     """Show the model's computation graph: shapes, parameters and FLOPs per token of every node.
 
-    Example: wintrain graph configs/conll2003_reference.yaml --profile
+    Example: wintrain graph configs/quickstart.yaml --profile
     """
     use_blas_threads(1)
     from wintrain.config import load_config
@@ -94,17 +94,21 @@ def check(
     set_: SetOption = [],  # noqa: B006
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Check the data a config names without training: sizes, tags, OOV rates, lengths, overlap.
+    """Check a config and the data it names without training: every choice (activation, initializers,
+    optimizer, schedule) as training builds it, then sizes, tags, OOV rates, lengths, overlap.
 
-    Exit 2 when a blocking problem exists.  Example: wintrain check configs/conll2003_reference.yaml
+    Exit 2 when something would stop training.  Example: wintrain check configs/quickstart.yaml
     """
     import dataclasses
 
     from wintrain.config import load_config
     from wintrain.data.check import check_data
     from wintrain.reports import print_data_report
+    from wintrain.training.trainer import check_choices
 
-    report = check_data(load_config(config, set_))
+    loaded = load_config(config, set_)
+    check_choices(loaded)  # a bad choice is a one-line error (exit 2), as the config's other keys are
+    report = check_data(loaded)
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(report), default=str))
     else:

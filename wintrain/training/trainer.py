@@ -91,8 +91,17 @@ def prepare(config: Config, saved: Checkpoint | None = None) -> Prepared:
 
 
 def check_choices(config: Config) -> None:
-    """Check every registry choice of ``config`` (names and parameters) without loading anything."""
+    """Check every registry choice of ``config`` — names, parameters and their values — without
+    loading data or vectors: whatever choice would stop :func:`prepare` stops here with the same
+    one-line WintrainError (``wintrain check``; a sweep before its first trial).
+
+    Names and parameter keys are checked first, so a mistyped key is reported before a bad value
+    (a sweep refuses the former; the latter fail only their own trials).  Then the choices are
+    built as :func:`prepare` builds them — the model by :func:`~wintrain.nn.build.build_model` over a
+    few made-up words, the optimizer and schedule by their registries — which runs each entry's
+    own checks of its values (``momentum`` < 1, ``every`` ≥ 1, …); that takes milliseconds."""
     from wintrain.nn.activations import ACTIVATIONS
+    from wintrain.nn.gradcheck import synthetic_encoder
     from wintrain.nn.init import INITIALIZERS
 
     model = config.model
@@ -100,9 +109,14 @@ def check_choices(config: Config) -> None:
     for key, choice in (("model.init", model.init), ("model.bias_init", model.bias_init),
                         ("embeddings.unknown_init", config.embeddings.unknown_init)):
         INITIALIZERS.check_params(choice.name, choice.params, config.where(key))
-    OPTIMIZERS.check_params(config.optimizer.name, config.optimizer.params, config.where("optimizer"),
-                            section_keys=["lr", "clip_norm", "ema_decay"])
+    OPTIMIZERS.check_params(config.optimizer.name, config.optimizer.params, config.where("optimizer"))
     SCHEDULES.check_params(config.schedule.name, config.schedule.params, config.where("schedule"))
+
+    built, _ = build_model(config, synthetic_encoder(config), np.random.default_rng(config.seed))
+    OPTIMIZERS.build(config.optimizer.name, config.optimizer.params, config.where("optimizer"),
+                     params=built.parameters())
+    SCHEDULES.build(config.schedule.name, config.schedule.params, config.where("schedule"),
+                    lr0=config.optimizer.lr, steps_per_epoch=1, epochs=config.train.epochs)
 
 
 # ----------------------------------------------------------------------------- state
