@@ -85,6 +85,10 @@ def test_override_paths_are_relative_to_the_current_directory(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path.parent)
     config = load_config(path, ["data.dev=somewhere/dev.txt"])
     assert config.data.dev == (tmp_path.parent / "somewhere" / "dev.txt").resolve()
+    whole = load_config(path, ["data={train: a/train.txt, dev: a/dev.txt}", "embeddings={path: v.txt, dim: 50}"])
+    assert whole.data.train == (tmp_path.parent / "a" / "train.txt").resolve()  # a section given whole, too
+    assert whole.data.dev == (tmp_path.parent / "a" / "dev.txt").resolve()
+    assert whole.embeddings.path == (tmp_path.parent / "v.txt").resolve()
 
 
 def test_bad_override_syntax(tmp_path):

@@ -314,12 +314,29 @@ def parse_value(raw: str) -> Any:
     return value
 
 
+def _paths_from(cwd: Path, keys: list[str], value: Any) -> Any:
+    """``value`` of ``--set KEYS=VALUE`` with its input paths made absolute from ``cwd``, whether
+    the key is a path (``data.train=x``) or a section holding some (``data={train: x}``)."""
+    for dotted in INPUT_PATH_KEYS:
+        parts = dotted.split(".")
+        if parts[: len(keys)] != keys:
+            continue
+        rest = parts[len(keys):]
+        if not rest:
+            return str((cwd / Path(value).expanduser()).resolve()) if isinstance(value, str) else value
+        node = value
+        for key in rest[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(rest[-1]), str):
+            node[rest[-1]] = str((cwd / Path(node[rest[-1]]).expanduser()).resolve())
+    return value
+
+
 def apply_overrides(raw: dict[str, Any], overrides: list[str], cwd: Path) -> dict[str, Any]:
     """Apply ``--set`` overrides to the raw YAML mapping (in place) and return it."""
     for text in overrides:
         keys, value = parse_override(text)
-        if ".".join(keys) in INPUT_PATH_KEYS and isinstance(value, str):
-            value = str((cwd / Path(value).expanduser()).resolve())
+        value = _paths_from(cwd, keys, value)
         node = raw
         for depth, key in enumerate(keys[:-1]):
             child = node.get(key)
