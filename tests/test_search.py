@@ -207,3 +207,33 @@ def test_compare_expands_a_sweep_into_its_trials(tiny_data, tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [row["name"] for row in rows] == [run.name for run in comparison.runs]
     assert "neither a run folder" in error_of(compare, [tmp_path])
+
+
+def test_compare_a_run_folder_with_a_sweep_of_the_same_config_shows_only_the_swept_key(tiny_data, tmp_path):
+    from wintrain.training.run import train
+
+    config = load_config(tiny_data["config"], ["train.epochs=1"])
+    train(config.model_copy(deep=True), tmp_path / "run")
+    list(run_sweep(config, [{"loss.l2": 0.0}, {"loss.l2": 1e-4}], tmp_path / "grid", jobs=1))
+    runs = load_runs([tmp_path / "run", tmp_path / "grid"])
+    assert [run.name for run in runs] == ["run", "grid/trial-0", "grid/trial-1"]
+    assert differing_settings(runs) == [{"loss.l2": 0.0}, {"loss.l2": 0.0}, {"loss.l2": 1e-4}]
+    # the trials store the config resolved as a run folder stores it
+    assert runs[1].config["data"] == runs[0].config["data"]
+    assert runs[1].config["data"]["tag_column"] == -1 and runs[1].config["data"]["scheme"] == "iob2"
+
+
+def test_compare_fills_defaults_and_the_tag_column_before_diffing(tiny_data):
+    from wintrain.sweep.compare import RunView, normalised
+
+    written = load_config(tiny_data["config"]).to_dict()
+    resolved = json.loads(json.dumps(written))
+    resolved["data"]["tag_column"] = -1
+    sparse = {"data": {"train": written["data"]["train"]}, "optimizer": {"name": "sparse_adam", "lr": 0.02}}
+    assert normalised(written) == resolved
+    assert normalised(sparse)["data"]["tag_column"] == -1 and normalised(sparse)["features"] == resolved["features"]
+    conllu = {"data": {"train": "/x/train.conllu.gz"}}
+    assert normalised(conllu)["data"]["tag_column"] == "upos"
+    assert normalised({"model": {"hidden": [4]}}) == {"model": {"hidden": [4]}}  # an old record's overrides
+    runs = [RunView("a", written), RunView("b", resolved), RunView("c", {**resolved, "seed": 4})]
+    assert differing_settings(runs) == [{"seed": 3}, {"seed": 3}, {"seed": 4}]

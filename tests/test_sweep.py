@@ -139,3 +139,62 @@ def test_grid_values_may_be_lists_and_typos_stop_the_sweep(tiny_data, tmp_path):
     config = load_config(tiny_data["config"], ["train.epochs=1"])
     with pytest.raises(WintrainError, match="did you mean 'epochs'"):
         list(run_sweep(config, [{"train.epocs": 2}], tmp_path))
+
+
+def test_sweep_lr_whose_every_trial_fails_is_one_line_and_exit_2(tiny_data, tmp_path, capsys):
+    from wintrain.cli import main
+
+    tiny_data["train"].unlink()  # the same user error in every trial
+    with pytest.raises(SystemExit) as finished:
+        main(["sweep-lr", str(tiny_data["config"]), "--jobs", "1", "--out", str(tmp_path / "sw")])
+    assert finished.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: every trial failed; the first: ") and err.count("\n") == 1
+    assert f"{tiny_data['train']}: " in err
+    rows = [json.loads(line) for line in (tmp_path / "sw" / "sweep.jsonl").read_text().splitlines()]
+    assert len(rows) == 5 and all(row["error"] for row in rows)
+
+
+def test_only_a_sweep_whose_every_trial_failed_with_an_error_is_refused():
+    from wintrain.sweep import check_some_trial_ran
+
+    def record(error=None, diverged=False):
+        return {"overrides": {}, "error": error, "diverged": diverged, "dev_score": None}
+
+    check_some_trial_ran(None)
+    check_some_trial_ran(SweepDone([], None))
+    check_some_trial_ran(SweepDone([record(diverged=True), record(diverged=True)], None))  # diverged: a result
+    check_some_trial_ran(SweepDone([record("a: no such file"), record(diverged=True)], None))
+    with pytest.raises(WintrainError) as refused:
+        check_some_trial_ran(SweepDone([record("a: no such file"), record("b: bad")], None))
+    assert str(refused.value) == "every trial failed; the first: a: no such file"
+
+
+def test_trials_record_the_steps_and_the_fraction_of_an_epoch_they_ran(tiny_data, tmp_path):
+    from wintrain.training.trainer import prepare
+
+    config = load_config(tiny_data["config"], ["train.epochs=1"])
+    per_epoch = prepare(load_config(tiny_data["config"])).steps_per_epoch
+    assert per_epoch > 3
+    short = records_of(list(run_sweep(config, [{"optimizer.lr": 0.01}], tmp_path / "short", steps=3))).records[0]
+    assert short["steps"] == 3 and short["epochs_run"] == pytest.approx(3 / per_epoch, abs=1e-4)
+    assert short["epochs"] == [] and short["dev_score"] is not None  # scored, though no epoch finished
+    whole = records_of(list(run_sweep(config, [{"optimizer.lr": 0.01}], tmp_path / "whole"))).records[0]
+    assert whole["steps"] == per_epoch and whole["epochs_run"] == 1.0 and len(whole["epochs"]) == 1
+
+
+def test_tune_help_examples_name_shipped_configs_whose_data_is_shipped():
+    import re
+
+    from wintrain.cli import tune
+
+    from conftest import REPO
+
+    examples = [line for command in (tune.sweep_lr, tune.sweep, tune.compare)
+                for line in (command.__doc__ or "").partition("Examples:")[2].splitlines()]
+    named = {match for line in examples for match in re.findall(r"configs/[\w.-]+\.yaml", line)}
+    assert named and "configs/quickstart.yaml" in named
+    for name in named:
+        config = load_config(REPO / name)
+        assert config.data.train.exists(), name
+        assert config.embeddings.path is None or config.embeddings.path.exists(), name

@@ -194,6 +194,13 @@ def trial_label(overrides: dict[str, Any]) -> str:
     return " ".join(f"{key}={value}" for key, value in overrides.items())
 
 
+def epochs_run(record: dict[str, Any]) -> str:
+    """The epochs a trial trained: ``0.25`` for 200 of 800 batches (``--steps``), else whole epochs."""
+    if record.get("epochs_run") is not None:
+        return f"{record['epochs_run']:.3g}"
+    return str(len(record.get("epochs") or []))  # records written before trials counted their steps
+
+
 def trial_status(record: dict[str, Any]) -> str:
     if record["error"]:
         return f"failed: {record['error']}"
@@ -238,8 +245,8 @@ def render_sweep(events: Iterable[Any], console: Console) -> Any:
         loss = "—" if record["train_loss"] is None else f"{record['train_loss']:.4f}"
         status = ("error" if record["error"] else "diverged" if record["diverged"]
                   else "pruned" if record.get("pruned") else "done")
-        table.add_row(trial_label(record["overrides"]) + best, loss, dev, str(len(record.get("epochs") or [])),
-                      status, f"{record.get('seconds', 0):.1f}")
+        table.add_row(trial_label(record["overrides"]) + best, loss, dev, epochs_run(record), status,
+                      f"{record.get('seconds', 0):.1f}")
     console.print(table)
     scores = [math.nan if r["dev_score"] is None else 100 * r["dev_score"] for r in result.records]
     losses = [math.nan if r["train_loss"] is None or r["diverged"] else r["train_loss"] for r in result.records]
@@ -250,7 +257,8 @@ def render_sweep(events: Iterable[Any], console: Console) -> Any:
                       highlight=False, markup=False)
         console.print("trials in table order", highlight=False)
     if result.best is None:
-        console.print("no trial finished without diverging", highlight=False)
+        if not all(r["error"] for r in result.records):  # when every trial failed, the caller says why
+            console.print("no trial finished without diverging", highlight=False)
     else:
         console.print(f"best: {trial_label(result.best['overrides'])} (dev {percent(result.best['dev_score'])})",
                       highlight=False, markup=False)

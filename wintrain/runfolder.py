@@ -2,7 +2,8 @@
 
 A training run owns one folder::
 
-    config.yaml        the resolved config (absolute paths, the tagging scheme resolved)
+    config.yaml        the resolved config (absolute paths, the tag column and, for chunk tag
+                       sets, the tagging scheme resolved; a flat tag set keeps scheme: auto)
     environment.json   seed, versions, platform, start time
     metrics.jsonl      one JSON row per finished epoch (schema: :class:`MetricsRow`)
     metrics.csv        the same rows as CSV (columns fixed by the first row)

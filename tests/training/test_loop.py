@@ -175,3 +175,34 @@ def test_digit_lookup_finds_vectors_and_the_vector_cache_is_used(tiny_data, tmp_
     row = vectors.words.index("0000")
     assert vectors.matrix[row].tolist() == [0.5] * 10  # the first word of the form keeps its vector
     assert any(cache.iterdir())
+
+
+def as_pos_tags(tiny_data) -> None:
+    """Rewrite the tiny data's tags as a flat (POS-style) tag set."""
+    for split in ("train", "dev", "test"):
+        path = tiny_data[split]
+        path.write_text(path.read_text().replace("B-PER", "NOUN").replace("B-LOC", "PROPN").replace(" O\n", " X\n"))
+
+
+def test_a_flat_tag_set_keeps_scheme_auto_in_the_run_folder_and_trains_the_same(tiny_data, tmp_path):
+    import yaml
+
+    train(load_config(tiny_data["config"], ["train.epochs=1"]), tmp_path / "chunks")
+    assert yaml.safe_load((tmp_path / "chunks" / "config.yaml").read_text())["data"]["scheme"] == "iob2"
+    as_pos_tags(tiny_data)
+    summary = train(load_config(tiny_data["config"], ["train.epochs=2"]), tmp_path / "run")
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert saved["data"]["scheme"] == "auto" and saved["data"]["tag_column"] == -1
+    best, last = load_checkpoint(tmp_path / "run" / "best.npz"), load_checkpoint(tmp_path / "run" / "last.npz")
+    assert best.config.data.scheme == last.config.data.scheme == "auto"
+    evaluated = evaluate_checkpoint(tmp_path / "run" / "best.npz", tiny_data["dev"])
+    assert evaluated["accuracy"] == summary["dev"]["accuracy"] and evaluated["macro_f1"] == summary["dev"]["macro_f1"]
+    # the saved config trains again to the same model; a scheme named outright changes nothing for flat tags
+    again = train(load_config(tmp_path / "run" / "config.yaml"), tmp_path / "again")
+    named = train(load_config(tiny_data["config"], ["train.epochs=2", "data.scheme=iob2"]), tmp_path / "named")
+    assert again["dev"] == named["dev"] == summary["dev"]
+    for other in ("again", "named"):
+        arrays = load_checkpoint(tmp_path / other / "best.npz").model_arrays
+        assert arrays.keys() == best.model_arrays.keys()
+        assert all(np.array_equal(arrays[key], best.model_arrays[key]) for key in arrays)
+    assert load_checkpoint(tmp_path / "named" / "best.npz").config.data.scheme == "iob2"  # as the user wrote it

@@ -172,3 +172,21 @@ def test_early_stop_is_kept_when_the_last_epoch_is_interrupted(tiny_data, tmp_pa
             stop(2)  # SIGINT arrives as patience runs out
     assert isinstance(events[-1], RunDone) and not any(isinstance(e, RunInterrupted) for e in events)
     assert events[-1].summary["stopped_early"] is True
+
+
+@pytest.mark.parametrize("scheme", ["auto", "iob2"])
+def test_a_flat_tag_set_resumes_exactly_with_the_scheme_it_was_saved_with(tiny_data, tmp_path, scheme):
+    """A flat tag set keeps ``auto`` in config.yaml and the checkpoints; a run folder written with a
+    scheme (as earlier versions did) keeps it, and both resume to the uninterrupted run's weights."""
+    import yaml
+
+    from conftest import train_whole_and_interrupted
+
+    for split in ("train", "dev", "test"):
+        path = tiny_data[split]
+        path.write_text(path.read_text().replace("B-PER", "NOUN").replace("B-LOC", "PROPN").replace(" O\n", " X\n"))
+    whole, cut = train_whole_and_interrupted(tiny_data["config"], [f"data.scheme={scheme}"], tmp_path)
+    for folder in (whole, cut):
+        assert yaml.safe_load((folder / "config.yaml").read_text())["data"]["scheme"] == scheme
+        assert load_checkpoint(folder / "last.npz").config.data.scheme == scheme
+    assert_same_arrays(load_checkpoint(whole / "last.npz").model_arrays, load_checkpoint(cut / "last.npz").model_arrays)

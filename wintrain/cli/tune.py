@@ -47,13 +47,22 @@ def sweep_lr(
     same initial weights, and picks the best dev score.
 
     Examples:
-      wintrain sweep-lr configs/conll2003_reference.yaml --jobs 2
-      wintrain sweep-lr configs/conll2003_reference.yaml --mode range --plot lr.png
+      wintrain sweep-lr configs/quickstart.yaml --jobs 2
+      wintrain sweep-lr configs/quickstart.yaml --mode range --plot lr.png
     """
     use_blas_threads(1)
     from wintrain.config import dump_config, load_config, write_config_text
     from wintrain.render import render_range_test, render_sweep
-    from wintrain.sweep import chosen_lr, default_jobs, final_losses, lr_grid, lr_trials, range_test, run_sweep
+    from wintrain.sweep import (
+        check_some_trial_ran,
+        chosen_lr,
+        default_jobs,
+        final_losses,
+        lr_grid,
+        lr_trials,
+        range_test,
+        run_sweep,
+    )
 
     settings = load_config(config, set_)
     if mode is LrMode.range:
@@ -66,6 +75,7 @@ def sweep_lr(
         events = run_sweep(settings, lr_trials(rates), folder, None if steps else epochs, steps,
                            jobs or default_jobs(), scheduler, prefer_key="optimizer.lr")
         done = render_sweep(events, stdout)
+        check_some_trial_ran(done)
         chosen, curve = chosen_lr(done), (rates, final_losses(done) if done else [])
         if chosen is not None:
             stdout.print(f"chosen lr: {chosen:g} (best dev score; ties go to the larger rate)", highlight=False)
@@ -121,20 +131,19 @@ def sweep(
       wintrain sweep configs/quickstart.yaml --grid loss.l2=0,1e-5,1e-4 --grid model.activation=tanh,relu
       wintrain sweep configs/quickstart.yaml --search random --trials 20 --prune median --jobs 2
         --space optimizer.lr='loguniform(1e-4,1e-2)' --space model.hidden='choice([100],[200],[300])'
+        --out runs/quickstart-search
     """
     use_blas_threads(1)
     from wintrain.config import load_config
     from wintrain.render import render_sweep
-    from wintrain.sweep import default_jobs, run_sweep, sweep_plan
+    from wintrain.sweep import check_some_trial_ran, default_jobs, run_sweep, sweep_plan
 
     settings = load_config(config, set_)
     plan, description = sweep_plan(settings, grid, search.value if search else None, space, trials, seed)
     folder = out or Path("runs") / f"{config.stem}-sweep"
     events = run_sweep(settings, plan, folder, epochs, steps, jobs or default_jobs(), scheduler, fail_fast,
                        prune=prune is not None, search=description)
-    done = render_sweep(events, stdout)
-    if done is not None and done.records and all(r["error"] for r in done.records):
-        raise WintrainError(f"every trial failed; the first: {done.records[0]['error']}")
+    check_some_trial_ran(render_sweep(events, stdout))
 
 
 @app.command()
@@ -148,8 +157,8 @@ def compare(
     """Put runs side by side: the settings that differ, best epoch and score, test, time; overlaid curves.
 
     Examples:
-      wintrain compare runs/tanh runs/relu
-      wintrain compare runs/quickstart-sweep --png sweep.png
+      wintrain compare runs/quickstart runs/quickstart-sweep
+      wintrain compare runs/quickstart-search --png search.png
     """
     from wintrain.reports import print_comparison
     from wintrain.sweep.compare import compare as compare_runs

@@ -3,7 +3,10 @@
 :func:`load_runs` reads run folders (``config.yaml``, ``metrics.jsonl``, ``summary.json``) and
 sweep folders (``sweep.jsonl``: one entry per trial, each with its config and per-epoch
 scores); :func:`differing_settings` keeps the config keys whose values are not the same for
-all of them, so a table shows what was varied and nothing else.
+all of them, so a table shows what was varied and nothing else.  Both kinds of config are
+first brought to one form (:func:`normalised`): every default filled in and ``data.tag_column``
+resolved as training resolves it, so a key left to its default on one side and written out on
+the other does not count as a difference.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from wintrain.config import validate_config
+from wintrain.data.load import corpus_format
 from wintrain.errors import WintrainError, listed
 from wintrain.runfolder import CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, read_metrics
 from wintrain.sweep.runner import SWEEP_FILE, read_records
@@ -116,6 +121,23 @@ def _apply(overrides: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
+def normalised(config: dict[str, Any]) -> dict[str, Any]:
+    """A stored config in the form a run folder's ``config.yaml`` has: defaults filled in and a
+    ``data.tag_column`` of null resolved to the column or field that is read (-1, the last column,
+    or ``upos`` for CoNLL-U), as training resolves it before saving.  ``data.scheme: auto`` needs
+    the data to resolve and stays as stored.  A config that no longer validates is kept as it is."""
+    if not config or "data" not in config:
+        return config
+    try:
+        parsed = validate_config(json.loads(json.dumps(config)))
+    except WintrainError:
+        return config
+    data = parsed.data
+    if data.tag_column is None:
+        data.tag_column = "upos" if corpus_format(data.train, data) == "conllu" else -1
+    return parsed.to_dict()
+
+
 def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """``{"model": {"hidden": [200]}}`` → ``{"model.hidden": [200]}`` (lists stay values)."""
     flat: dict[str, Any] = {}
@@ -130,7 +152,7 @@ def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def differing_settings(runs: Sequence[RunView]) -> list[dict[str, Any]]:
     """Per run, the flattened config keys whose values differ between the runs (in config order)."""
-    flats = [flatten(run.config) for run in runs]
+    flats = [flatten(normalised(run.config)) for run in runs]
     keys = list(dict.fromkeys(key for flat in flats for key in flat))
     differing = [key for key in keys if key not in IGNORED_KEYS
                  and len({json.dumps(flat.get(key), sort_keys=True, default=str) for flat in flats}) > 1]

@@ -240,6 +240,13 @@ def _run(
     yield SweepDone(ordered, best_trial(ordered, prefer_key))
 
 
+def check_some_trial_ran(done: SweepDone | None) -> None:
+    """Raise when every trial of a finished sweep failed with an error (a missing data file, a bad
+    setting), as opposed to diverging: one line naming the first trial's error."""
+    if done is not None and done.records and all(r["error"] for r in done.records):
+        raise WintrainError(f"every trial failed; the first: {done.records[0]['error']}")
+
+
 def default_jobs() -> int:
     return os.cpu_count() or 1
 

@@ -88,14 +88,16 @@ def run_trial(
 
     Returns a JSON-ready record: ``overrides``; ``train_loss`` (mean over the last epoch or the
     steps run) and ``first_loss``; ``dev_score`` and ``best_epoch`` (the best epoch's dev score,
-    ``score`` names it); ``epochs``, one row per epoch (``epoch``, ``train_loss``, ``dev_score``);
-    ``pruned`` (stopped by ``stop_rule``), ``diverged``, ``seconds``, ``error``; and ``config``,
-    the trial's full config.
+    ``score`` names it); ``epochs``, one row per finished epoch (``epoch``, ``train_loss``,
+    ``dev_score``); ``steps`` (batches trained) and ``epochs_run`` (epochs trained, a fraction
+    when ``steps`` ends a trial inside an epoch); ``pruned`` (stopped by ``stop_rule``),
+    ``diverged``, ``seconds``, ``error``; and ``config``, the trial's full config, resolved as a
+    run folder's ``config.yaml`` is (so ``wintrain compare`` sets them side by side).
     """
     started = time.perf_counter()
     record: dict[str, Any] = {"overrides": overrides, "train_loss": None, "first_loss": None, "dev_score": None,
-                              "score": None, "best_epoch": None, "epochs": [], "pruned": False, "diverged": False,
-                              "error": None, "config": None}
+                              "score": None, "best_epoch": None, "epochs": [], "steps": 0, "epochs_run": 0.0,
+                              "pruned": False, "diverged": False, "error": None, "config": None}
     try:
         config = trial_config(base, source, overrides)
         if epochs is not None:
@@ -113,12 +115,14 @@ def run_trial(
 def _train(config: Config, steps: int | None, stop_rule: StopRule | None, record: dict[str, Any]) -> None:
     """The epochs of one trial, filling ``record`` as they go."""
     prepared = prepare(config)
+    record["config"] = config.to_dict()  # resolved: the tag column read, the scheme of chunk tags
     trainer = Trainer(prepared)
     has_dev = "dev" in prepared.datasets
     done, last = 0, None
     for epoch in range(1, config.train.epochs + 1):
         for event in trainer.train_epoch(epoch, progress_every=1):
             last, done = event, done + 1
+            record["steps"], record["epochs_run"] = done, round(epoch - 1 + event.step / event.steps, 4)
             if record["first_loss"] is None:
                 record["first_loss"] = event.loss
             if steps is not None and done >= steps:

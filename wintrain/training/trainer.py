@@ -25,7 +25,7 @@ from wintrain.config import Config
 from wintrain.data.dataset import Encoded, Encoder
 from wintrain.data.load import corpus_format, load_corpora, load_encoder_and_vectors
 from wintrain.data.reader import Corpus
-from wintrain.data.tags import infer_scheme
+from wintrain.data.tags import infer_scheme, is_chunk_tagset
 from wintrain.errors import TrainingDiverged
 from wintrain.evaluation.evaluate import evaluate_encoded
 from wintrain.nn.build import TableCoverage, build_model
@@ -74,7 +74,9 @@ def prepare(config: Config, saved: Checkpoint | None = None) -> Prepared:
     if config.data.tag_column is None:  # resolved once, so the saved config reads files the same way later
         conllu = corpus_format(config.data.train, config.data) == "conllu"
         config.data.tag_column = "upos" if conllu else -1
-    if config.data.scheme == "auto":  # resolved once, so the saved config scores the same way later
+    if config.data.scheme == "auto" and is_chunk_tagset(encoder.tagset.tags):
+        # resolved once, so the saved config scores the same way later; a flat tag set (POS) keeps
+        # auto, since no chunk scheme applies to it (decoding and scoring ignore it there)
         config.data.scheme = infer_scheme(encoder.tagset.tags, corpora["train"].tag_sentences())
     datasets = {split: encoder.encode(corpus) for split, corpus in corpora.items()}
     model, coverage = build_model(config, encoder, model_rng, vectors)
