@@ -77,6 +77,12 @@ class DataConfig(Section):
     scheme: Literal["auto", "iob1", "iob2", "iobes"] = Field(
         "auto", description="chunk tagging scheme of B-X/I-X tags (auto: guessed from the training tags)"
     )
+    model_scheme: Literal["same", "iobes"] = Field(
+        "same",
+        description="the scheme the model learns and predicts chunk tags in: the data's (same), or iobes "
+        "(chunks re-encoded B-/I-/E-/S-, so the model learns where a chunk ends and which are one word); "
+        "predictions go back to the data's scheme for scores and output",
+    )
     obtain: str | None = Field(
         None, description="where to get this data and how to point the config at it (shown when a file is missing)"
     )

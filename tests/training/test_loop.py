@@ -206,3 +206,62 @@ def test_a_flat_tag_set_keeps_scheme_auto_in_the_run_folder_and_trains_the_same(
         assert arrays.keys() == best.model_arrays.keys()
         assert all(np.array_equal(arrays[key], best.model_arrays[key]) for key in arrays)
     assert load_checkpoint(tmp_path / "named" / "best.npz").config.data.scheme == "iob2"  # as the user wrote it
+
+
+def iob1_sentences(n: int, seed: int) -> list[list[tuple[str, str]]]:
+    """IOB1 sentences with two-word names and places, and two touching PER chunks (B-PER)."""
+    rng = np.random.default_rng(seed)
+    sentences = []
+    for _ in range(n):
+        first, last = str(rng.choice(["Alice", "Bob", "Carol"])), str(rng.choice(["Smith", "Jones"]))
+        place = [("New", "I-LOC"), ("York", "I-LOC")] if rng.random() < 0.5 else [("Rome", "I-LOC")]
+        sentence = [(first, "I-PER"), (last, "I-PER"), ("visited", "O"), *place, (".", "O")]
+        if rng.random() < 0.3:
+            sentence = [("Dave", "I-PER"), ("Erin", "B-PER"), ("left", "O"), (".", "O")]
+        sentences.append(sentence)
+    return sentences
+
+
+@pytest.mark.parametrize("decode", ["greedy", "constrained"])
+def test_a_model_that_learns_iobes_is_scored_and_tags_in_the_data_scheme(tiny_data, tmp_path, decode):
+    from wintrain.evaluation.metrics import evaluate_tags
+    from wintrain.evaluation.tagger import Tagger
+
+    from conftest import write_conll
+
+    for split, seed in (("train", 0), ("dev", 1), ("test", 2)):
+        write_conll(tiny_data[split], iob1_sentences(40, seed))
+    config = load_config(tiny_data["config"], ["data.model_scheme=iobes", f"evaluation.decode={decode}",
+                                               "train.epochs=4", "embeddings.path=null"])
+    summary = train(config, tmp_path / "run")
+    best = load_checkpoint(tmp_path / "run" / "best.npz")
+    assert best.config.data.scheme == "iob1" and best.config.data.model_scheme == "iobes"
+    assert {"S-PER", "E-PER", "B-LOC", "S-LOC"} <= set(best.encoder.tagset.tags)  # it learned IOBES
+    # eval reproduces training's dev score, and writes IOB1 tags that conlleval's rules score the same
+    metrics = evaluate_checkpoint(tmp_path / "run" / "best.npz", tiny_data["dev"], tmp_path / "pred.txt")
+    assert metrics["entity"]["f1"] == summary["dev"]["entity"]["f1"] and metrics["entity"]["f1"] > 0.5
+    rows = [line.split() for line in (tmp_path / "pred.txt").read_text().splitlines()]
+    sentences = [[]]
+    for row in rows:
+        sentences[-1].append(row) if row else sentences.append([])
+    sentences = [s for s in sentences if s]
+    rescored = evaluate_tags([[r[1] for r in s] for s in sentences], [[r[2] for r in s] for s in sentences])
+    assert rescored["entity"]["f1"] == metrics["entity"]["f1"]
+    assert {r[2] for r in rows if r} <= {"O", "I-PER", "B-PER", "I-LOC", "B-LOC"}
+    assert metrics["labels"] == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    # the tagger returns the data's tags too
+    tagger = Tagger.load(tmp_path / "run" / "best.npz", decode)
+    assert tagger.tags == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    tagged = tagger.tag_tokens([["Carol", "Jones", "visited", "New", "York", "."]])
+    assert set(tagged[0]) <= set(tagger.tags)
+    assert [e["text"] for e in tagger.tag("Carol Jones visited New York.")["entities"]] == ["Carol Jones", "New York"]
+
+
+def test_a_given_tag_set_follows_the_model_scheme(tiny_data):
+    from wintrain.training.trainer import prepare
+
+    options = ["data.model_scheme=iobes", "data.tags=[O, B-PER, B-LOC, B-ORG]"]
+    prepared = prepare(load_config(tiny_data["config"], options))
+    assert prepared.encoder.tagset.tags == ["O", "B-LOC", "E-LOC", "I-LOC", "S-LOC", "B-ORG", "E-ORG", "I-ORG",
+                                            "S-ORG", "B-PER", "E-PER", "I-PER", "S-PER"]
+    assert prepared.config.data.scheme == "iob2"

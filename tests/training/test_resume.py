@@ -190,3 +190,12 @@ def test_a_flat_tag_set_resumes_exactly_with_the_scheme_it_was_saved_with(tiny_d
         assert yaml.safe_load((folder / "config.yaml").read_text())["data"]["scheme"] == scheme
         assert load_checkpoint(folder / "last.npz").config.data.scheme == scheme
     assert_same_arrays(load_checkpoint(whole / "last.npz").model_arrays, load_checkpoint(cut / "last.npz").model_arrays)
+
+
+def test_a_model_learning_iobes_resumes_exactly(tiny_data, tmp_path):
+    from conftest import train_whole_and_interrupted
+
+    whole, cut = train_whole_and_interrupted(tiny_data["config"], ["data.model_scheme=iobes"], tmp_path)
+    assert "S-PER" in load_checkpoint(whole / "last.npz").encoder.tagset.tags
+    assert_same_arrays(load_checkpoint(whole / "last.npz").model_arrays, load_checkpoint(cut / "last.npz").model_arrays)
+    assert (whole / "metrics.jsonl").read_text().count("\n") == (cut / "metrics.jsonl").read_text().count("\n")

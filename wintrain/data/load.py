@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import dataclasses
+from collections.abc import Collection, Sequence
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ from wintrain.data.chars import CharVocab
 from wintrain.data.conllu import conllu_hint, looks_like_conllu, read_conllu
 from wintrain.data.dataset import Encoder, affix, lookup_forms, parse_affix_name
 from wintrain.data.reader import Corpus, conll_from_text, read_utf8
+from wintrain.data.tags import iobes_recode_table, recode, recode_tagset
 from wintrain.data.vectors import Vectors, load_vectors
 from wintrain.data.vocab import TagSet, Vocab
 from wintrain.errors import WintrainError
@@ -26,6 +29,40 @@ def load_corpora(config: Config) -> dict[str, Corpus]:
         for split in SPLITS
         if getattr(config.data, split) is not None
     }
+
+
+def model_scheme(data: DataConfig) -> str:
+    """The scheme of the tags the model learns and predicts: ``iobes`` when ``data.model_scheme``
+    asks for it and the data's chunk scheme (resolved) is IOB1/IOB2; else the data's own scheme."""
+    return "iobes" if data.model_scheme == "iobes" and data.scheme in ("iob1", "iob2") else data.scheme
+
+
+def to_model_tags(corpus: Corpus, data: DataConfig) -> Corpus:
+    """``corpus`` with its tags as the model learns them (re-encoded in IOBES when
+    :func:`model_scheme` says so, each sentence on its own); the corpus itself otherwise."""
+    if model_scheme(data) == data.scheme:
+        return corpus
+    tags = [recode(sentence, data.scheme, "iobes") for sentence in corpus.tag_sentences()]
+    return dataclasses.replace(corpus, tags=list(chain.from_iterable(tags)))
+
+
+def to_data_ids(ids: np.ndarray, starts: np.ndarray, model_tags: Sequence[str],
+                data: DataConfig) -> tuple[np.ndarray, list[str]]:
+    """Predicted tag ids back in the data's scheme (the inverse of :func:`to_model_tags`):
+    ``ids`` (N,) into ``model_tags``, ``starts`` (S+1,) sentence offsets → (N,) ids into the
+    returned tag set, the data's (:func:`data_tagset`)."""
+    if model_scheme(data) == data.scheme:
+        return ids, list(model_tags)
+    targets, table = iobes_recode_table(model_tags, data.scheme)
+    previous = np.empty_like(ids)
+    previous[1:] = ids[:-1]
+    previous[starts[:-1][starts[:-1] < len(ids)]] = len(model_tags)  # a sentence start: the start row
+    return table[previous, ids], targets
+
+
+def data_tagset(model_tags: Sequence[str], data: DataConfig) -> list[str]:
+    """The model's tag set as the data writes it (what :func:`to_data_ids` can give)."""
+    return list(model_tags) if model_scheme(data) == data.scheme else recode_tagset(model_tags, data.scheme)
 
 
 def corpus_format(path: Path, data: DataConfig) -> str:
@@ -70,7 +107,11 @@ def make_encoder(config: Config, train: Corpus, vectors: Vectors | None = None) 
     vocab = Vocab.build(lookup_forms(train.tokens, data.lowercase, data.digits))
     if vectors is not None:
         vocab = vocab.extended(vectors.words)
-    tagset = TagSet(list(data.tags)) if data.tags else TagSet.from_tags(train.tags)
+    if data.tags:  # train is already in the model's scheme (to_model_tags); a given tag set follows it
+        given = list(data.tags)
+        tagset = TagSet(given if model_scheme(data) == data.scheme else recode_tagset(given, "iobes"))
+    else:
+        tagset = TagSet.from_tags(train.tags)
     names = sorted([f"prefix{n}" for n in features.prefixes] + [f"suffix{n}" for n in features.suffixes])
     affixes = {}
     for name in names:

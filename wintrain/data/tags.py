@@ -11,7 +11,8 @@ A *chunk tag* is ``P-TYPE`` with a prefix P in ``B`` (begin), ``I`` (inside), ``
 This module parses tags (:func:`chunk_part`), recognises chunk tag sets
 (:func:`is_chunk_tagset`), guesses the scheme of training data (:func:`infer_scheme`),
 says which tag may follow which (:func:`allowed_transitions`, :func:`allowed_ends`) and
-reads chunks out of a tag sequence (:func:`chunk_spans`).  The conlleval scorer in
+reads chunks out of a tag sequence (:func:`chunk_spans`) and writes them in another scheme
+(:func:`recode`, :func:`recode_tagset`, :func:`iobes_recode_table`).  The conlleval scorer in
 :mod:`wintrain.evaluation.metrics` keeps its own splitting rules on purpose: it reproduces
 the Perl script literally, quirks included (a type ``0`` counts as no type, ``[``/``]``
 bracket tags, no rule for ``S``).
@@ -19,6 +20,7 @@ bracket tags, no rule for ``S``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
@@ -172,3 +174,58 @@ def chunk_spans(tags: Sequence[str], scheme: str = "iob2") -> list[tuple[int, in
     if open_start >= 0:
         spans.append((open_start, len(tags), open_type))
     return spans
+
+
+def recode(tags: Sequence[str], source: str, target: str) -> list[str]:
+    """One sentence's tags read under ``source`` (:func:`chunk_spans`) and written under ``target``;
+    tags outside every chunk stay as they are.  IOB1 → IOBES → IOB1 gives the input back for any
+    tags conlleval reads the same way::
+
+        recode(["I-PER", "I-PER", "B-PER", "O"], "iob1", "iobes") == ["B-PER", "E-PER", "S-PER", "O"]
+    """
+    out = list(tags)
+    previous_end, previous_type = -1, ""
+    for start, end, kind in chunk_spans(tags, source):
+        if target == "iobes":
+            out[start:end] = [f"B-{kind}", *[f"I-{kind}"] * (end - start - 2), f"E-{kind}"] if end - start > 1 \
+                else [f"S-{kind}"]
+        else:
+            out[start:end] = [f"I-{kind}"] * (end - start)
+            if target == "iob2" or (start == previous_end and kind == previous_type):
+                out[start] = f"B-{kind}"  # iob1: B- only where a chunk touches one of its type
+        previous_end, previous_type = end, kind
+    return out
+
+
+def recode_tagset(tags: Sequence[str], target: str) -> list[str]:
+    """A tag set with every chunk type given all of ``target``'s prefixes (B, I, and for iobes E and
+    S), in :func:`tag_order`; other tags are kept."""
+    prefixes = "BIES" if target == "iobes" else "BI"
+    kinds = {chunk_part(tag)[1] for tag in tags} - {""}
+    outside = [tag for tag in tags if chunk_part(tag)[0] == "O"]
+    return sorted({*outside, *(f"{p}-{kind}" for kind in kinds for p in prefixes)}, key=tag_order)
+
+
+@functools.lru_cache(maxsize=16)
+def _iobes_recode_table(tags: tuple[str, ...], target: str) -> tuple[list[str], np.ndarray]:
+    targets = recode_tagset(tags, target)
+    index = {tag: i for i, tag in enumerate(targets)}
+    table = np.empty((len(tags) + 1, len(tags)), dtype=np.int64)
+    for current, tag in enumerate(tags):
+        table[len(tags), current] = index[recode([tag], "iobes", target)[0]]
+        for previous, before in enumerate(tags):
+            table[previous, current] = index[recode([before, tag], "iobes", target)[1]]
+    table.setflags(write=False)
+    return targets, table
+
+
+def iobes_recode_table(tags: Sequence[str], target: str) -> tuple[list[str], np.ndarray]:
+    """:func:`recode` from ``iobes`` to ``target`` as a table over tag ids, for whole corpora at once.
+
+    Read under iobes, whether a tag starts or continues a chunk depends only on the tag before
+    it (a chunk is open after ``B-X``/``I-X`` and closed after anything else), and so does its
+    IOB1/IOB2 form.  Returns the ``target`` tag set (:func:`recode_tagset`) and a (C+1, C) int
+    table: ``table[prev, tag]`` is the id in it of ``tag`` after tag id ``prev`` (row C: the
+    sentence start), exactly what :func:`recode` writes (built once per tag set)."""
+    targets, table = _iobes_recode_table(tuple(tags), target)
+    return list(targets), table

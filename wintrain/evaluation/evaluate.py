@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from wintrain.checkpoint import load_checkpoint
+from wintrain.config import DataConfig
 from wintrain.data.chars import CharWindows, take_words
 from wintrain.data.dataset import Encoded, Encoder, Feature
-from wintrain.data.load import read_corpus
+from wintrain.data.load import data_tagset, model_scheme, read_corpus, to_data_ids, to_model_tags
 from wintrain.data.reader import Corpus, split_at
 from wintrain.data.tags import is_chunk_tagset
 from wintrain.errors import WintrainError
@@ -168,17 +169,21 @@ def evaluate_encoded(
     encoder: Encoder,
     corpus: Corpus,
     encoded: Encoded,
-    batch_size: int = 8192,
-    decode: str = "greedy",
-    scheme: str = "iob2",
+    batch_size: int,
+    decode: str,
+    data: DataConfig,
 ) -> Evaluation:
-    """Predict every token of an encoded corpus and score it against the gold tags."""
-    ids = predict_ids(model, encoder, encoded, corpus.sentence_starts, batch_size, decode, scheme)
-    tags = encoder.tagset.tags
+    """Predict every token of an encoded corpus and score it against the gold tags of ``corpus``.
+
+    The model decodes in its own scheme (:func:`~wintrain.data.load.model_scheme`); its tags go
+    back to the data's scheme (``data.scheme``) before they are scored, so a model
+    that learned IOBES is scored by conlleval's rules on IOB data like any other."""
+    ids = predict_ids(model, encoder, encoded, corpus.sentence_starts, batch_size, decode, model_scheme(data))
+    ids, tags = to_data_ids(ids, corpus.sentence_starts, encoder.tagset.tags, data)
     predicted = [tags[i] for i in ids.tolist()]
-    gold = corpus.tag_sentences()
     guessed = split_at(predicted, corpus.sentence_starts)
-    return Evaluation(evaluate_tags(gold, guessed, scheme=scoring_scheme(scheme)), predicted)
+    gold = corpus.tag_sentences()
+    return Evaluation(evaluate_tags(gold, guessed, scheme=scoring_scheme(data.scheme)), predicted)
 
 
 def write_predictions(path: Path, corpus: Corpus, predicted: list[str]) -> None:
@@ -208,17 +213,17 @@ def evaluate_checkpoint(
     model = saved.build()
     config = saved.config
     corpus = read_corpus(Path(data), config.data)
-    encoded = saved.encoder.encode(corpus)
+    encoded = saved.encoder.encode(to_model_tags(corpus, config.data))
     decode = decode or config.evaluation.decode
     if decode == "auto":
         decode = "viterbi" if config.loss.name == "sll" else "greedy"
     if decode == "constrained" and not is_chunk_tagset(saved.encoder.tagset.tags):
         decode = "viterbi" if config.loss.name == "sll" else "greedy"  # no chunks to constrain
     result = evaluate_encoded(model, saved.encoder, corpus, encoded, config.train.eval_batch_size, decode,
-                              config.data.scheme)
+                              config.data)
     if output is not None:
         write_predictions(Path(output), corpus, result.predicted)
-    labels = saved.encoder.tagset.tags
+    labels = data_tagset(saved.encoder.tagset.tags, config.data)
     matrix = confusion_matrix(corpus.tags, result.predicted, labels)
     return {"checkpoint": str(checkpoint), "data": str(data), "decode": decode, **result.metrics,
             "labels": labels, "confusion": matrix.tolist()}

@@ -33,6 +33,7 @@ import numpy as np
 from wintrain.checkpoint import Checkpoint, load_checkpoint
 from wintrain.config import TAG_FIELDS
 from wintrain.data.conllu import conllu_forms, replace_field
+from wintrain.data.load import data_tagset, model_scheme, to_data_ids
 from wintrain.data.reader import read_lines, read_utf8, sentence_starts, split_at
 from wintrain.data.tags import chunk_spans, is_chunk_tagset
 from wintrain.data.tokenize import Token, tokenize_sentences
@@ -83,11 +84,13 @@ class Tagger:
         self.decode = decode or checkpoint.config.evaluation.decode
         self.max_sentence_tokens = max_sentence_tokens
         tags = checkpoint.encoder.tagset.tags
-        self.scheme = checkpoint.config.data.scheme if is_chunk_tagset(tags) else None
+        data = checkpoint.config.data
+        self.scheme = data.scheme if is_chunk_tagset(tags) else None  # of the tags it returns: the data's
         if self.scheme == "auto":
             self.scheme = "iob2"
+        self._model_scheme = model_scheme(data) if self.scheme is not None else "iob2"  # of the tags it predicts
         self._model_lock = threading.Lock()
-        self._tag_names = np.array(tags, dtype=object)  # tag id → tag string, for one gather
+        self._tag_names = np.array(self.tags, dtype=object)  # data tag id → tag string, for one gather
 
     @classmethod
     def load(cls, path: str | Path, decode: str | None = None) -> Tagger:
@@ -96,19 +99,20 @@ class Tagger:
 
     @property
     def tags(self) -> list[str]:
-        """The model's tag set."""
-        return list(self.checkpoint.encoder.tagset.tags)
+        """The tags it returns (the data's; a model that learned IOBES predicts them in IOBES)."""
+        return data_tagset(self.checkpoint.encoder.tagset.tags, self.checkpoint.config.data)
 
     # ------------------------------------------------------------------ tagging
     def tag_ids(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
-        """(N,) tag ids of all tokens of ``sentences`` (flat, in order)."""
+        """(N,) tag ids of all tokens of ``sentences`` (flat, in order), into :attr:`tags`."""
         encoder, config = self.checkpoint.encoder, self.checkpoint.config
         encoded = encoder.encode_sentences(sentences)
         if len(encoded) == 0:
             return np.zeros(0, dtype=np.int64)
         with self._model_lock:
-            return predict_ids(self.model, encoder, encoded, encoded.sentence_starts,
-                               config.train.eval_batch_size, self.decode, self.scheme or "iob2")
+            ids = predict_ids(self.model, encoder, encoded, encoded.sentence_starts,
+                              config.train.eval_batch_size, self.decode, self._model_scheme)
+        return to_data_ids(ids, encoded.sentence_starts, encoder.tagset.tags, config.data)[0]
 
     def tag_tokens(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """Tags of pre-tokenized sentences: one list of tags per sentence.

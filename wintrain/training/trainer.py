@@ -23,7 +23,7 @@ import numpy as np
 from wintrain.checkpoint import Checkpoint
 from wintrain.config import Config
 from wintrain.data.dataset import Encoded, Encoder
-from wintrain.data.load import corpus_format, load_corpora, load_encoder_and_vectors
+from wintrain.data.load import corpus_format, load_corpora, load_encoder_and_vectors, to_model_tags
 from wintrain.data.reader import Corpus
 from wintrain.data.tags import infer_scheme, is_chunk_tagset
 from wintrain.errors import TrainingDiverged
@@ -67,18 +67,20 @@ def prepare(config: Config, saved: Checkpoint | None = None) -> Prepared:
     init_seed, shuffle_seed = np.random.SeedSequence(config.seed).spawn(2)
     model_rng, shuffle_rng = np.random.default_rng(init_seed), np.random.default_rng(shuffle_seed)
     corpora = load_corpora(config)
-    if saved is None:
-        encoder, vectors = load_encoder_and_vectors(config, corpora["train"])
-    else:
-        encoder, vectors = saved.encoder, None
     if config.data.tag_column is None:  # resolved once, so the saved config reads files the same way later
         conllu = corpus_format(config.data.train, config.data) == "conllu"
         config.data.tag_column = "upos" if conllu else -1
-    if config.data.scheme == "auto" and is_chunk_tagset(encoder.tagset.tags):
+    tags = saved.encoder.tagset.tags if saved else config.data.tags or sorted(set(corpora["train"].tags))
+    if config.data.scheme == "auto" and is_chunk_tagset(tags):
         # resolved once, so the saved config scores the same way later; a flat tag set (POS) keeps
         # auto, since no chunk scheme applies to it (decoding and scoring ignore it there)
-        config.data.scheme = infer_scheme(encoder.tagset.tags, corpora["train"].tag_sentences())
-    datasets = {split: encoder.encode(corpus) for split, corpus in corpora.items()}
+        config.data.scheme = infer_scheme(tags, corpora["train"].tag_sentences())
+    learned = {split: to_model_tags(corpus, config.data) for split, corpus in corpora.items()}  # IOBES if asked
+    if saved is None:
+        encoder, vectors = load_encoder_and_vectors(config, learned["train"])
+    else:
+        encoder, vectors = saved.encoder, None
+    datasets = {split: encoder.encode(corpus) for split, corpus in learned.items()}
     model, coverage = build_model(config, encoder, model_rng, vectors)
     optimizer = OPTIMIZERS.build(config.optimizer.name, config.optimizer.params, config.where("optimizer"),
                                  params=model.parameters())
@@ -317,5 +319,5 @@ class Trainer:
         p, config = self.p, self.config
         with p.optimizer.averaged() if averaged else nullcontext():
             result = evaluate_encoded(p.model, p.encoder, p.corpora[split], p.datasets[split],
-                                      config.train.eval_batch_size, config.evaluation.decode, config.data.scheme)
+                                      config.train.eval_batch_size, config.evaluation.decode, config.data)
         return result.metrics
