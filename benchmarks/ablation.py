@@ -97,6 +97,7 @@ CHARS = {"features.chars": {"dim": 25, "filters": 50, "width": 3}}
 SLL = {"loss.name": "sll"}
 SLL_VITERBI = {"loss.name": "sll", "evaluation.decode": "auto"}  # auto: Viterbi with the learned transitions
 AFFIXES = {"features.prefixes": [1, 2, 3], "features.suffixes": [1, 2, 3, 4]}
+IOBES = {"data.model_scheme": "iobes"}  # chunk tags re-encoded B-/I-/E-/S- for the model, scored as the data's
 NER_WORD_MODEL = {"features.casing": True, "train.word_dropout": 0.25, "data.digits": True,
                   "evaluation.decode": "constrained", "model.window_size": 7, "model.hidden": [300],
                   "model.activation": "relu", "model.init": "he_uniform", "model.dropout": 0.4, "train.epochs": 20,
@@ -120,16 +121,19 @@ ROWS: dict[str, list[tuple[str, dict[str, Any], str]]] = {
           "model.dropout": 0.4, "train.epochs": 20, "train.patience": 5}, "add"),
         ("(branch) + characters (CharWNN, 50 filters)", CHARS, "branch"),
         ("(branch) + sentence-level loss (SLL)", SLL, "branch"),
-        ("+ characters + SLL = configs/conll2003.yaml", {**CHARS, **SLL}, "file"),
+        ("+ characters + SLL", {**CHARS, **SLL}, "add"),
         ("(branch) + weight averaging (EMA 0.999)", {"optimizer.ema_decay": 0.999}, "branch"),
         ("(branch) + prefixes [1,2,3] / suffixes [1,2,3,4]", AFFIXES, "branch"),
+        ("+ the model learns IOBES tags = configs/conll2003.yaml", IOBES, "file"),
     ],
     "conll2003_novectors": [
         ("the word model of the table above, no pretrained vectors", NER_WORD_MODEL, "add"),
         ("(branch) + characters (CharWNN, 50 filters)", CHARS, "branch"),
         ("(branch) + sentence-level loss (SLL)", SLL, "branch"),
         ("+ characters + SLL", {**CHARS, **SLL}, "add"),
-        ("+ prefixes [1,2,3] / suffixes [1,2,3,4] = configs/conll2003_novectors.yaml", AFFIXES, "file"),
+        ("+ prefixes [1,2,3] / suffixes [1,2,3,4]", AFFIXES, "add"),
+        ("+ the model learns IOBES tags = configs/conll2003_novectors.yaml", IOBES, "file"),
+        ("(branch) + learning rate 5e-4", {"optimizer.lr": 0.0005}, "branch"),
     ],
     "ud_en_ewt": [
         ("reference (no casing)", {}, "add"),
