@@ -82,14 +82,8 @@ def prepare(config: Config, saved: Checkpoint | None = None) -> Prepared:
         encoder, vectors = saved.encoder, None
     datasets = {split: encoder.encode(corpus) for split, corpus in learned.items()}
     model, coverage = build_model(config, encoder, model_rng, vectors)
-    optimizer = OPTIMIZERS.build(config.optimizer.name, config.optimizer.params, config.where("optimizer"),
-                                 params=model.parameters())
-    optimizer.ema_decay = config.optimizer.ema_decay
-    steps_per_epoch = math.ceil(len(datasets["train"]) / config.train.batch_size)
-    schedule = SCHEDULES.build(
-        config.schedule.name, config.schedule.params, config.where("schedule"),
-        lr0=config.optimizer.lr, steps_per_epoch=steps_per_epoch, epochs=config.train.epochs,
-    )
+    optimizer = build_optimizer(config, model)
+    schedule = build_schedule(config, steps_per_epoch=math.ceil(len(datasets["train"]) / config.train.batch_size))
     return Prepared(config, encoder, corpora, datasets, model, None if saved else coverage, optimizer, schedule,
                     shuffle_rng, model_rng, time.perf_counter() - started)
 
@@ -117,10 +111,22 @@ def check_choices(config: Config) -> None:
     SCHEDULES.check_params(config.schedule.name, config.schedule.params, config.where("schedule"))
 
     built, _ = build_model(config, synthetic_encoder(config), np.random.default_rng(config.seed))
-    OPTIMIZERS.build(config.optimizer.name, config.optimizer.params, config.where("optimizer"),
-                     params=built.parameters())
-    SCHEDULES.build(config.schedule.name, config.schedule.params, config.where("schedule"),
-                    lr0=config.optimizer.lr, steps_per_epoch=1, epochs=config.train.epochs)
+    build_optimizer(config, built)
+    build_schedule(config, steps_per_epoch=1)
+
+
+def build_optimizer(config: Config, model: WindowClassifier) -> Optimizer:
+    """The configured optimizer over ``model``'s parameters, with its weight averaging."""
+    optimizer = OPTIMIZERS.build(config.optimizer.name, config.optimizer.params, config.where("optimizer"),
+                                 params=model.parameters())
+    optimizer.ema_decay = config.optimizer.ema_decay
+    return optimizer
+
+
+def build_schedule(config: Config, steps_per_epoch: int) -> Schedule:
+    """The configured learning-rate schedule, from ``optimizer.lr`` over ``train.epochs``."""
+    return SCHEDULES.build(config.schedule.name, config.schedule.params, config.where("schedule"),
+                           lr0=config.optimizer.lr, steps_per_epoch=steps_per_epoch, epochs=config.train.epochs)
 
 
 # ----------------------------------------------------------------------------- state
