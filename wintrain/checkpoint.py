@@ -30,7 +30,7 @@ from wintrain.config import Config, config_from_dict
 from wintrain.data.dataset import Encoder
 from wintrain.errors import WintrainError
 from wintrain.nn.build import build_model
-from wintrain.nn.model import WindowClassifier
+from wintrain.nn.ensemble import Model
 
 FORMAT_VERSION = 4
 READABLE_VERSIONS = (3, 4)  # 4 added the character vocabulary; a version 3 file simply has none
@@ -45,7 +45,7 @@ class Checkpoint:
     trainer_arrays: dict[str, np.ndarray] = field(default_factory=dict)
     path: Path | None = None
 
-    def build(self) -> WindowClassifier:
+    def build(self) -> Model:
         """The model with the saved parameters."""
         model, _ = build_model(self.config, self.encoder, np.random.default_rng(0))
         try:
@@ -59,7 +59,7 @@ def save_checkpoint(
     path: Path,
     config: Config,
     encoder: Encoder,
-    model: WindowClassifier,
+    model: Model,
     optimizer_arrays: dict[str, np.ndarray] | None = None,
     trainer_arrays: dict[str, np.ndarray] | None = None,
 ) -> None:
@@ -92,7 +92,7 @@ def _split(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
     return {key[len(prefix):]: value for key, value in arrays.items() if key.startswith(prefix)}
 
 
-def restore_parameters(path: str | os.PathLike[str], model: WindowClassifier) -> None:
+def restore_parameters(path: str | os.PathLike[str], model: Model) -> None:
     """Copy a checkpoint's parameters into ``model`` one array at a time, without reading the
     vocabulary or optimizer state (used to score the best checkpoint after training)."""
     targets = model.state()

@@ -185,6 +185,10 @@ class ModelConfig(Section):
     )
     bias_init: Choice = Field(default_factory=lambda: Choice(name="zeros"), description="biases (same names)")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="inverted dropout on the window and hidden layers")
+    ensemble: int = Field(
+        1, ge=1, le=16,
+        description="K networks trained side by side from different initialisations, their scores averaged",
+    )
 
     @field_validator("window_size")
     @classmethod

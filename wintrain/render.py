@@ -43,11 +43,17 @@ def describe_start(event: RunStarted) -> list[str]:
         f"run folder: {event.run_dir}{resumed}",
         f"data: {event.train_tokens:,} train / {event.dev_tokens:,} dev / {event.test_tokens:,} test tokens; "
         f"{len(event.tags)} tags; vocabulary {event.vocab_size:,}; {vectors}",
-        f"model: window {c.model.window_size}, hidden {c.model.hidden}, {c.model.activation.name}, "
+        f"model: {ensemble_of(c.model.ensemble)}window {c.model.window_size}, hidden {c.model.hidden}, "
+        f"{c.model.activation.name}, "
         f"{event.parameters:,} parameters; optimizer {c.optimizer.name} lr {c.optimizer.lr:g}, "
         f"schedule {c.schedule.name}; {event.epochs} epochs × {event.steps_per_epoch} batches of "
         f"{c.train.batch_size} (loaded in {event.load_seconds:.2f}s)",
     ]
+
+
+def ensemble_of(members: int) -> str:
+    """"ensemble of 3 × " in front of the network's description (nothing for one network)."""
+    return f"ensemble of {members} × " if members > 1 else ""
 
 
 def dev_columns(record: dict[str, Any]) -> list[tuple[str, str]]:

@@ -25,9 +25,8 @@ from wintrain.evaluation.confusion import confusion_matrix
 from wintrain.evaluation.decode import constrained_decode, decode_corpus
 from wintrain.evaluation.metrics import evaluate_tags
 from wintrain.nn.chars import CharFeature
+from wintrain.nn.ensemble import Ensemble, Model, mean_transitions, members_of
 from wintrain.nn.layers import Embedding
-from wintrain.nn.model import WindowClassifier
-from wintrain.nn.sll import SentenceLoss
 
 
 def main_score(metrics: dict[str, Any]) -> tuple[str, float]:
@@ -47,7 +46,7 @@ _GATHER_ROWS = 256  # windows gathered at a time into the input buffer
 _OUTPUT_ROWS = 256  # rows of the output layer's product at a time
 
 
-def predict_scores(model: WindowClassifier, features: list[Feature], batch_size: int = 8192) -> np.ndarray:
+def predict_scores(model: Model, features: list[Feature], batch_size: int = 8192) -> np.ndarray:
     """Logits (N, C) of the N windows of ``features``: the numbers of :meth:`WindowClassifier.predict_scores`,
     bit for bit, computed with less work.
 
@@ -61,8 +60,13 @@ def predict_scores(model: WindowClassifier, features: list[Feature], batch_size:
       (:func:`_output_chunks`).
 
     Models built from other feature layers than :class:`Embedding` and :class:`CharFeature` go
-    through :meth:`WindowClassifier.predict_scores`.
+    through :meth:`WindowClassifier.predict_scores`; an :class:`Ensemble` averages its members' scores.
     """
+    if isinstance(model, Ensemble):
+        scores = predict_scores(model.members[0], features, batch_size)
+        for member in model.members[1:]:
+            scores += predict_scores(member, features, batch_size)
+        return scores * model.dtype.type(1.0 / len(model.members))
     concat = model.concat
     n = len(features[0]) if features else 0
     lookups: list[tuple[np.ndarray, np.ndarray]] = []  # per feature: table (V, d) and window ids (N, w)
@@ -132,7 +136,7 @@ def _char_vectors(feature: CharFeature, windows: CharWindows, chunk: int = 2048)
 
 
 def predict_ids(
-    model: WindowClassifier,
+    model: Model,
     encoder: Encoder,
     encoded: Encoded,
     sentence_starts: np.ndarray,
@@ -143,13 +147,12 @@ def predict_ids(
     """(N,) predicted tag ids, decoded as ``decode`` says (see :mod:`.decode`): ``greedy``, ``viterbi``
     (learned transitions of an sll model), ``constrained`` (no invalid chunk transitions, on top of
     learned transitions when the model has them; greedy for tag sets without chunks) or ``auto``
-    (viterbi for sll models, else greedy)."""
+    (viterbi for sll models, else greedy).  An sll ensemble decodes with its members' mean transitions."""
     scores = predict_scores(model, encoded.features, batch_size)
-    sll = model.loss if isinstance(model.loss, SentenceLoss) else None
+    learned = mean_transitions(members_of(model))
     if decode == "auto":
-        decode = "viterbi" if sll is not None else "greedy"
-    transitions = sll.sll.transitions.value if sll is not None else None
-    initial = sll.sll.initial.value if sll is not None else None
+        decode = "viterbi" if learned is not None else "greedy"
+    transitions, initial = learned if learned is not None else (None, None)
     if decode == "constrained" and is_chunk_tagset(encoder.tagset.tags):
         return constrained_decode(scores, sentence_starts, encoder.tagset.tags, scheme, transitions, initial)
     if decode in ("viterbi", "constrained") and transitions is not None and initial is not None:
@@ -165,7 +168,7 @@ def scoring_scheme(scheme: str) -> str:
 
 
 def evaluate_encoded(
-    model: WindowClassifier,
+    model: Model,
     encoder: Encoder,
     corpus: Corpus,
     encoded: Encoded,

@@ -39,7 +39,7 @@ from wintrain.data.tags import chunk_spans, is_chunk_tagset
 from wintrain.data.tokenize import Token, tokenize_sentences
 from wintrain.errors import WintrainError
 from wintrain.evaluation.evaluate import predict_ids
-from wintrain.nn.model import WindowClassifier
+from wintrain.nn.ensemble import Model
 
 _NON_SPACE = re.compile(r"\S+")
 
@@ -80,7 +80,7 @@ class Tagger:
 
     def __init__(self, checkpoint: Checkpoint, decode: str | None = None, max_sentence_tokens: int = 100) -> None:
         self.checkpoint = checkpoint
-        self.model: WindowClassifier = checkpoint.build()
+        self.model: Model = checkpoint.build()
         self.decode = decode or checkpoint.config.evaluation.decode
         self.max_sentence_tokens = max_sentence_tokens
         tags = checkpoint.encoder.tagset.tags

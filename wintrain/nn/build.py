@@ -1,4 +1,5 @@
-"""Build a :class:`~wintrain.nn.model.WindowClassifier` from a config and an encoder."""
+"""Build a :class:`~wintrain.nn.model.WindowClassifier` (or an :class:`~wintrain.nn.ensemble.Ensemble`
+of them) from a config and an encoder."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from wintrain.data.vectors import Vectors
 from wintrain.data.vocab import Vocab
 from wintrain.errors import WintrainError
 from wintrain.nn.chars import CharCNN
+from wintrain.nn.ensemble import Ensemble, Model
 from wintrain.nn.init import INITIALIZERS
 from wintrain.nn.model import FeatureTable, ModelSpec, WindowClassifier
 
@@ -94,8 +96,25 @@ def build_model(
     rng: np.random.Generator,
     vectors: Vectors | None = None,
     dtype: np.dtype | type = np.float32,
+) -> tuple[Model, TableCoverage]:
+    """The configured model with freshly initialised parameters (pretrained word vectors copied in):
+    one network, or with ``model.ensemble: K`` an ensemble of K networks initialised one after
+    the other from ``rng``."""
+    members: list[WindowClassifier] = []
+    for _ in range(config.model.ensemble):
+        member, coverage = build_network(config, encoder, rng, vectors, dtype)
+        members.append(member)
+    return (members[0] if len(members) == 1 else Ensemble(members)), coverage
+
+
+def build_network(
+    config: Config,
+    encoder: Encoder,
+    rng: np.random.Generator,
+    vectors: Vectors | None = None,
+    dtype: np.dtype | type = np.float32,
 ) -> tuple[WindowClassifier, TableCoverage]:
-    """The configured model with freshly initialised parameters (pretrained word vectors copied in)."""
+    """One window network of the config, freshly initialised from ``rng``."""
     words, coverage = word_table(encoder.vocab, vectors, config.embeddings.dim, config, rng)
     dense = config.embeddings.dense_updates
     features = [FeatureTable("word", words, config.embeddings.trainable, dense)]

@@ -19,7 +19,7 @@ from wintrain.data.dataset import Encoded, Encoder, FeatureBatch
 from wintrain.data.load import load_encoder_and_vectors, read_corpus
 from wintrain.data.vocab import TagSet, Vocab
 from wintrain.nn.build import build_model
-from wintrain.nn.model import WindowClassifier
+from wintrain.nn.ensemble import Model
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
 
 
 def objective(
-    model: WindowClassifier, feature_ids: Sequence[FeatureBatch], targets: np.ndarray,
+    model: Model, feature_ids: Sequence[FeatureBatch], targets: np.ndarray,
     lengths: np.ndarray | None = None,
 ) -> float:
     """J = data loss + λ·Σθ² for the batch (deterministic: dropout off)."""
@@ -47,7 +47,7 @@ def objective(
 
 
 def check_gradients(
-    model: WindowClassifier,
+    model: Model,
     feature_ids: Sequence[FeatureBatch],
     targets: np.ndarray,
     h: float = 1e-6,

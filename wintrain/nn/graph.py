@@ -13,10 +13,11 @@ word were convolved (an upper bound).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from wintrain.nn.chars import CharFeature
+from wintrain.nn.ensemble import Ensemble, Model, member_prefix
 from wintrain.nn.layers import Affine, Layer
 from wintrain.nn.model import WindowClassifier
 from wintrain.nn.sll import SentenceLoss
@@ -35,8 +36,21 @@ class Node:
     layer: Any = None  # the graph object behind the node (for profiling)
 
 
-def describe(model: WindowClassifier, batch: int | str = "B") -> list[Node]:
-    """The nodes of ``model`` in forward order, for a batch of ``batch`` windows."""
+def describe(model: Model, batch: int | str = "B") -> list[Node]:
+    """The nodes of ``model`` in forward order, for a batch of ``batch`` windows; an ensemble's
+    members one after the other, each node's name starting with its member (``member2.``)."""
+    if isinstance(model, Ensemble):
+        return [replace(node, name=_with_prefix(member_prefix(index), node.name))
+                for index, member in enumerate(model.members) for node in describe(member, batch)]
+    return _describe_network(model, batch)
+
+
+def _with_prefix(prefix: str, name: str) -> str:
+    """``name`` of a member's node, its member named once, in front (a lookup's table name has it too)."""
+    return prefix + name.replace(prefix, "")
+
+
+def _describe_network(model: WindowClassifier, batch: int | str) -> list[Node]:
     w = model.spec.window_size
     nodes: list[Node] = []
     for embedding in model.embeddings:

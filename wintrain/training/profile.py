@@ -79,11 +79,11 @@ def profile_steps(prepared: Prepared, steps: int = 300) -> Profile:
     for _ in range(steps):
         trainer.step(next(batches), lr)
     wall = time.perf_counter() - started
-    chars = [n.name for n in timed if n.kind == "CharFeature"]  # timed on their own, inside the concat node
-    for name in chars:
-        concat = buckets["concat window"]
-        concat[0][0] -= buckets[name][0][0]
-        concat[1][0] -= buckets[name][1][0]
+    for position, node in enumerate(timed):  # characters are timed on their own, inside their concat node
+        if node.kind == "CharFeature":
+            concat = buckets[next(n.name for n in timed[position:] if n.kind == "WindowConcat")]
+            concat[0][0] -= buckets[node.name][0][0]
+            concat[1][0] -= buckets[node.name][1][0]
     times = [NodeTime(n.name, buckets[n.name][0][0], buckets[n.name][1][0]) for n in timed]
     times.append(NodeTime("optimizer step", 0.0, optimizer_bucket[0]))
     times.append(NodeTime("batch gather", gather_bucket[0], 0.0))

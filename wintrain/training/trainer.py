@@ -29,7 +29,7 @@ from wintrain.data.tags import infer_scheme, is_chunk_tagset
 from wintrain.errors import TrainingDiverged
 from wintrain.evaluation.evaluate import evaluate_encoded
 from wintrain.nn.build import TableCoverage, build_model
-from wintrain.nn.model import WindowClassifier
+from wintrain.nn.ensemble import Model
 from wintrain.training.events import StepDone, StopRequest
 from wintrain.training.optimizers import OPTIMIZERS, Optimizer, clip_global_norm, global_norm
 from wintrain.training.schedules import SCHEDULES, Schedule
@@ -44,7 +44,7 @@ class Prepared:
     encoder: Encoder
     corpora: dict[str, Corpus]  # "train", "dev", "test" (those configured)
     datasets: dict[str, Encoded]
-    model: WindowClassifier
+    model: Model
     coverage: TableCoverage | None
     optimizer: Optimizer
     schedule: Schedule
@@ -115,7 +115,7 @@ def check_choices(config: Config) -> None:
     build_schedule(config, steps_per_epoch=1)
 
 
-def build_optimizer(config: Config, model: WindowClassifier) -> Optimizer:
+def build_optimizer(config: Config, model: Model) -> Optimizer:
     """The configured optimizer over ``model``'s parameters, with its weight averaging."""
     optimizer = OPTIMIZERS.build(config.optimizer.name, config.optimizer.params, config.where("optimizer"),
                                  params=model.parameters())
