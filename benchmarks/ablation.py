@@ -97,6 +97,8 @@ CHARS = {"features.chars": {"dim": 25, "filters": 50, "width": 3}}
 SLL = {"loss.name": "sll"}
 SLL_VITERBI = {"loss.name": "sll", "evaluation.decode": "auto"}  # auto: Viterbi with the learned transitions
 AFFIXES = {"features.prefixes": [1, 2, 3], "features.suffixes": [1, 2, 3, 4]}
+ENSEMBLE = {"model.ensemble": 3}  # three networks from different initialisations, their scores averaged
+PLATEAU = {"schedule.name": "plateau", "schedule.patience": 1, "train.epochs": 30, "train.patience": 8}
 IOBES = {"data.model_scheme": "iobes"}  # chunk tags re-encoded B-/I-/E-/S- for the model, scored as the data's
 NER_WORD_MODEL = {"features.casing": True, "train.word_dropout": 0.25, "data.digits": True,
                   "evaluation.decode": "constrained", "model.window_size": 7, "model.hidden": [300],
@@ -125,6 +127,7 @@ ROWS: dict[str, list[tuple[str, dict[str, Any], str]]] = {
         ("(branch) + weight averaging (EMA 0.999)", {"optimizer.ema_decay": 0.999}, "branch"),
         ("(branch) + prefixes [1,2,3] / suffixes [1,2,3,4]", AFFIXES, "branch"),
         ("+ the model learns IOBES tags = configs/conll2003.yaml", IOBES, "file"),
+        ("(branch) + an ensemble of 3 networks", ENSEMBLE, "branch"),
     ],
     "conll2003_novectors": [
         ("the word model of the table above, no pretrained vectors", NER_WORD_MODEL, "add"),
@@ -132,8 +135,10 @@ ROWS: dict[str, list[tuple[str, dict[str, Any], str]]] = {
         ("(branch) + sentence-level loss (SLL)", SLL, "branch"),
         ("+ characters + SLL", {**CHARS, **SLL}, "add"),
         ("+ prefixes [1,2,3] / suffixes [1,2,3,4]", AFFIXES, "add"),
-        ("+ the model learns IOBES tags = configs/conll2003_novectors.yaml", IOBES, "file"),
+        ("+ the model learns IOBES tags", IOBES, "add"),
         ("(branch) + learning rate 5e-4", {"optimizer.lr": 0.0005}, "branch"),
+        ("(branch) + learning rate halved when dev F1 stalls (plateau), 30 ep (patience 8)", PLATEAU, "branch"),
+        ("+ an ensemble of 3 networks = configs/conll2003_novectors.yaml", ENSEMBLE, "file"),
     ],
     "ud_en_ewt": [
         ("reference (no casing)", {}, "add"),
@@ -263,13 +268,26 @@ def markdown_table(corpus: str, labels: list[str], results: dict[int, list[dict[
     return "\n".join(lines)
 
 
+def parse_rows(text: str, corpora: list[str]) -> set[tuple[str, int]]:
+    """``--rows`` → the (corpus, row) pairs to run: ``7`` is row 7 of every table, ``conll2003:13``
+    row 13 of that table only."""
+    rows: set[tuple[str, int]] = set()
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        corpus, _, number = item.rpartition(":")
+        if corpus and corpus not in corpora:
+            raise SystemExit(f"--rows {item}: {corpus} is not one of {', '.join(corpora)}")
+        rows |= {(name, int(number)) for name in corpora if not corpus or name == corpus}
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", choices=sorted(GROUPS), default="both",
                         help="conll2003 (with and without vectors), ud_en_ewt, or both")
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds; each row reports the median")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (one BLAS thread each)")
-    parser.add_argument("--rows", default=None, help="comma-separated row numbers to run (0-based; default all)")
+    parser.add_argument("--rows", default=None,
+                        help="comma-separated rows to run: N (0-based, in every table) or CORPUS:N (default all)")
     parser.add_argument("--out", default=None, help="folder for the run folders (default: a temporary folder)")
     parser.add_argument("--json", default=None, help="also append every trial result to this JSONL file")
     args = parser.parse_args(argv)
@@ -283,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
               f"expected the corpora and GloVe files under {DATA}")
         return 0
     seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
-    wanted = None if args.rows is None else {int(r) for r in args.rows.split(",")}
+    wanted = None if args.rows is None else parse_rows(args.rows, corpora)
 
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="wintrain-ablation-"))
     try:
@@ -302,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = row_configs(corpus)
             labels[corpus] = [label for label, _ in rows]
             for index, (_label, raw) in enumerate(rows):
-                if wanted is not None and index not in wanted:
+                if wanted is not None and (corpus, index) not in wanted:
                     continue
                 for seed in seeds:
                     run_dir = out / corpus / f"row{index}-seed{seed}"

@@ -108,11 +108,7 @@ def build_model(
 
 
 def build_network(
-    config: Config,
-    encoder: Encoder,
-    rng: np.random.Generator,
-    vectors: Vectors | None = None,
-    dtype: np.dtype | type = np.float32,
+    config: Config, encoder: Encoder, rng: np.random.Generator, vectors: Vectors | None, dtype: np.dtype | type
 ) -> tuple[WindowClassifier, TableCoverage]:
     """One window network of the config, freshly initialised from ``rng``."""
     words, coverage = word_table(encoder.vocab, vectors, config.embeddings.dim, config, rng)
