@@ -87,3 +87,25 @@ def test_profile_times_each_member_on_its_own(tiny_data):
     assert any(name.startswith("member2.characters") for name in names)
     assert all(t.forward_seconds >= 0 and t.backward_seconds >= 0 for t in profile.times)
     assert 0 < profile.measured_seconds <= profile.wall_seconds
+
+
+def test_clip_norm_clips_each_member_where_it_would_clip_alone(tiny_data):
+    from wintrain.training.trainer import Trainer
+
+    options = ["optimizer.clip_norm=0.05", "optimizer.name=sgd", "train.word_dropout=0"]
+    single = Trainer(prepare(load_config(tiny_data["config"], options)))
+    double = Trainer(prepare(load_config(tiny_data["config"], [*options, "model.ensemble=2"])))
+    batch = single.epoch_batches()[0]
+    assert np.array_equal(batch, double.epoch_batches()[0])
+    single.step(batch, lr=0.0)
+    double.step(batch, lr=0.0)
+    alone = {p.name: p.dense_grad() for p in single.p.model.parameters()}
+    assert np.sqrt(sum(float(np.vdot(g, g)) for g in alone.values())) == pytest.approx(0.05, rel=1e-5)  # clipped
+    assert isinstance(double.p.model, Ensemble)
+    for member_index, member in enumerate(double.p.model.members, start=1):
+        grads = {p.name.removeprefix(f"member{member_index}."): 2 * p.dense_grad() for p in member.parameters()}
+        norm = np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+        assert norm == pytest.approx(0.05, rel=1e-5)  # each member's own gradient, clipped at clip_norm
+        if member_index == 1:  # member 1 is the single model: the same clipped gradient
+            for name, grad in alone.items():
+                assert np.allclose(grads[name], grad, rtol=1e-5, atol=1e-8), name

@@ -3,16 +3,17 @@
 Collobert et al. (2011, "Ensembles" in §6) trained several networks that differ only in their
 random initialisation and combined their outputs; with the window network that gains more
 than most changes of the network itself, and most where words are unseen (no pretrained
-vectors).  Here the K members (``model.ensemble: K``) see the same batches but have their own
-initial weights, dropout masks and parameters, so they train as K separate models would; the
-ensemble scores a window with the mean of the members' scores (and an sll ensemble decodes
-with the mean of their transitions):
+vectors).  Here the K members (``model.ensemble: K``) see the same batches (and the same word
+dropout) but have their own initial weights, dropout masks and parameters, each its own copy
+of every table (K times the memory); the ensemble scores a window with the mean of the
+members' scores (and an sll ensemble decodes with the mean of their transitions):
 
     J = (1/K) · Σ_k J_k,      scores(x) = (1/K) · Σ_k scores_k(x)
 
-Each member's gradient is therefore 1/K of the gradient of its own J_k.  Adam, Adagrad and
-RMSprop are invariant to that scale (up to their ε); plain SGD takes steps K times smaller
-than one model would at the same ``optimizer.lr``.
+Each member's gradient is therefore 1/K of the gradient of its own J_k.  Adam and RMSprop are
+invariant to that scale (up to their ε), and Adagrad too when its accumulator starts at 0;
+plain SGD takes steps K times smaller than one model would at the same ``optimizer.lr``.
+``optimizer.clip_norm`` bounds each member's own gradient (the trainer clips member by member).
 """
 
 from __future__ import annotations

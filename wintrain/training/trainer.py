@@ -29,7 +29,8 @@ from wintrain.data.tags import infer_scheme, is_chunk_tagset
 from wintrain.errors import TrainingDiverged
 from wintrain.evaluation.evaluate import evaluate_encoded
 from wintrain.nn.build import TableCoverage, build_model
-from wintrain.nn.ensemble import Model
+from wintrain.nn.ensemble import Model, member_prefix, members_of
+from wintrain.nn.layers import Parameter
 from wintrain.training.events import StepDone, StopRequest
 from wintrain.training.optimizers import OPTIMIZERS, Optimizer, clip_global_norm, global_norm
 from wintrain.training.schedules import SCHEDULES, Schedule
@@ -129,6 +130,18 @@ def build_schedule(config: Config, steps_per_epoch: int) -> Schedule:
                            lr0=config.optimizer.lr, steps_per_epoch=steps_per_epoch, epochs=config.train.epochs)
 
 
+def clipping_groups(model: Model, units: list[Parameter]) -> list[list[Parameter]]:
+    """The optimizer's ``units`` of each network of ``model``: ``optimizer.clip_norm`` bounds each
+    network's gradient on its own.  Member k of an ensemble of K holds (1/K)·∂J_k/∂θ_k, so it is
+    clipped at clip_norm/K: exactly where it would be clipped alone, whatever the other members do."""
+    members = members_of(model)
+    if len(members) == 1:
+        return [units]
+    groups = [[unit for unit in units if unit.name.startswith(member_prefix(index))] for index in range(len(members))]
+    assert sum(map(len, groups)) == len(units), "every unit belongs to one member"
+    return groups
+
+
 # ----------------------------------------------------------------------------- state
 @dataclass
 class TrainerState:
@@ -191,6 +204,7 @@ class Trainer:
         self.p = prepared
         self.config = prepared.config
         self.params = prepared.optimizer.units  # flat buffers and tables: what the gradient norm runs over
+        self.clip_groups = clipping_groups(prepared.model, self.params)
         self.state = state or TrainerState()
         self.stop = stop or StopRequest()
         self.on_checkpoint: Any = None  # called with no arguments every checkpoint_every_steps
@@ -235,7 +249,11 @@ class Trainer:
         if math.isfinite(loss) and math.isfinite(norm):
             clip = self.config.optimizer.clip_norm
             if clip is not None:
-                clip_global_norm(self.params, clip, norm)
+                if len(self.clip_groups) == 1:
+                    clip_global_norm(self.params, clip, norm)
+                else:
+                    for units in self.clip_groups:
+                        clip_global_norm(units, clip / len(self.clip_groups))
             self.p.optimizer.step(lr)
             return StepResult(loss, norm, True)
         if self.config.train.on_nonfinite == "skip_batch":
