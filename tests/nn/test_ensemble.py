@@ -62,7 +62,7 @@ def test_scores_and_transitions_are_the_members_means():
     expected = (members[0].predict_scores(features) + members[1].predict_scores(features)) / 2
     ensemble = Ensemble(members)
     assert np.allclose(ensemble.predict_scores(features), expected, rtol=1e-12, atol=0)
-    learned = ensemble.transitions()
+    learned = mean_transitions(ensemble.members)
     assert learned is not None
     transitions, initial = learned
     assert np.allclose(transitions, (members[0].loss.sll.transitions.value + members[1].loss.sll.transitions.value) / 2)

@@ -25,7 +25,7 @@ from wintrain.evaluation.confusion import confusion_matrix
 from wintrain.evaluation.decode import constrained_decode, decode_corpus
 from wintrain.evaluation.metrics import evaluate_tags
 from wintrain.nn.chars import CharFeature
-from wintrain.nn.ensemble import Ensemble, Model, mean_transitions, members_of
+from wintrain.nn.ensemble import Ensemble, Model, mean_scores, mean_transitions, members_of
 from wintrain.nn.layers import Embedding
 
 
@@ -63,10 +63,7 @@ def predict_scores(model: Model, features: list[Feature], batch_size: int = 8192
     through :meth:`WindowClassifier.predict_scores`; an :class:`Ensemble` averages its members' scores.
     """
     if isinstance(model, Ensemble):
-        scores = predict_scores(model.members[0], features, batch_size)
-        for member in model.members[1:]:
-            scores += predict_scores(member, features, batch_size)
-        return scores * model.dtype.type(1.0 / len(model.members))
+        return mean_scores(model, lambda member: predict_scores(member, features, batch_size))
     concat = model.concat
     n = len(features[0]) if features else 0
     lookups: list[tuple[np.ndarray, np.ndarray]] = []  # per feature: table (V, d) and window ids (N, w)

@@ -18,6 +18,8 @@ plain SGD takes steps K times smaller than one model would at the same ``optimiz
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from wintrain.data.dataset import Feature, FeatureBatch
@@ -58,6 +60,9 @@ class Ensemble:
                 param.name = prefix + param.name
         self.l2 = MeanPenalty(members)
         self._scale = self.dtype.type(1.0 / len(members))
+        # what 1/K scales after each member's backward pass: its flat buffer and its other (sparse) gradients
+        self._scaled = [([member.flat.parameter] if member.flat is not None else [])
+                        + [p for p in member.parameters() if p.flat is None] for member in members]
 
     @property
     def sentence_level(self) -> bool:
@@ -82,26 +87,16 @@ class Ensemble:
         """(J, data loss) averaged over the members, and ∂J/∂θ in every parameter's ``grad``:
         each member's own gradient times 1/K.  Shapes as in :meth:`WindowClassifier.loss_and_grads`."""
         total, data = 0.0, 0.0
-        for member in self.members:
+        for member, scaled in zip(self.members, self._scaled):
             loss, data_loss = member.loss_and_grads(feature_ids, targets, train, lengths)
             total, data = total + loss, data + data_loss
-            for param in member.parameters():
-                if param.flat is None:
-                    param.grad *= self._scale
-            if member.flat is not None:
-                member.flat.grad *= self._scale
+            for param in scaled:
+                param.grad *= self._scale
         return total / len(self.members), data / len(self.members)
 
     def predict_scores(self, features: list[Feature], batch_size: int = 8192) -> np.ndarray:
         """The members' logits averaged.  → (N, C)."""
-        scores = self.members[0].predict_scores(features, batch_size)
-        for member in self.members[1:]:
-            scores += member.predict_scores(features, batch_size)
-        return scores * self._scale
-
-    def transitions(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """The members' learned transitions (C, C) and initial scores (C,) averaged (None unless sll)."""
-        return mean_transitions(self.members)
+        return mean_scores(self, lambda member: member.predict_scores(features, batch_size))
 
     def state(self) -> dict[str, np.ndarray]:
         """Every member's arrays, by their prefixed names."""
@@ -120,6 +115,14 @@ class Ensemble:
 
 Model = WindowClassifier | Ensemble
 """A model the trainer, the checkpoints and the evaluation handle alike."""
+
+
+def mean_scores(ensemble: Ensemble, scores_of: Callable[[WindowClassifier], np.ndarray]) -> np.ndarray:
+    """(1/K)·Σ_k scores_of(member k), summed in place in the members' dtype.  → (N, C)."""
+    scores = scores_of(ensemble.members[0])
+    for member in ensemble.members[1:]:
+        scores += scores_of(member)
+    return scores * ensemble.dtype.type(1.0 / len(ensemble.members))
 
 
 def mean_transitions(members: list[WindowClassifier]) -> tuple[np.ndarray, np.ndarray] | None:
