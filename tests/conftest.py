@@ -7,6 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from wintrain.data.casing import CASING_CLASSES
+from wintrain.data.chars import CharVocab
+from wintrain.data.dataset import Encoder
+from wintrain.data.vocab import TagSet, Vocab
+from wintrain.nn.chars import CharCNN
+from wintrain.nn.model import FeatureTable, ModelSpec, WindowClassifier
+from wintrain.nn.sll import pad_sentences, unpad
+from wintrain.nn.sll import viterbi as padded_viterbi
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
@@ -96,3 +105,47 @@ def train_whole_and_interrupted(config_file: Path, options: list[str], folder: P
     assert isinstance(events[-1], RunInterrupted) and events[-1].step > 0
     assert isinstance(list(resume(folder / "cut"))[-1], RunDone)
     return folder / "whole", folder / "cut"
+
+
+# --------------------------------------------------------------------------- tagging helpers
+WORDS = ["Alice", "visited", "Paris", ".", "NATO", "iPhone", "1996", "3.5", "F16", "--", "the", "The", "über"]
+
+
+def random_sentences(rng: np.random.Generator, count: int, longest: int = 12) -> list[list[str]]:
+    """Sentences of known words, unseen words (new strings, digits, characters outside the
+    vocabularies) and repeats, with an empty sentence, a one-token one and a long one."""
+    unseen = ["Zorp", "qq", "2024-01-02", "ÆØÅ", "x" * 30, "a"]
+    pool = WORDS + unseen
+    sentences = [[str(rng.choice(pool)) for _ in range(int(rng.integers(1, longest)))] for _ in range(count)]
+    return sentences[:2] + [[], ["Paris"], [str(rng.choice(pool)) for _ in range(600)]] + sentences[2:]
+
+
+def tagging_model(activation: str, hidden: list[int], chars: bool,
+                  sll: bool = False) -> tuple[Encoder, WindowClassifier]:
+    """An encoder with every feature kind and a randomly initialised model over it (float32, fast kernels)."""
+    rng = np.random.default_rng(7)
+    vocab = Vocab(["<pad>", "<unk>"] + sorted({w.lower() for w in WORDS}))
+    suffixes = Vocab(["<pad>", "<unk>", "s", "e", "."])
+    char_vocab = CharVocab.build(WORDS) if chars else None
+    encoder = Encoder(vocab, TagSet(["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]), 5, lowercase=True, casing=True,
+                      digits=True, affixes={"suffix1": suffixes}, chars=char_vocab, char_max_length=6, char_width=3)
+    spec = ModelSpec(window_size=5, n_classes=5, hidden=hidden, activation=activation,
+                     loss="sll" if sll else "cross_entropy")
+    tables = [FeatureTable("word", rng.normal(size=(len(vocab), 6)).astype(np.float32)),
+              FeatureTable("casing", rng.normal(size=(len(CASING_CLASSES), 3)).astype(np.float32)),
+              FeatureTable("suffix1", rng.normal(size=(len(suffixes), 2)).astype(np.float32))]
+    cnn = None
+    if char_vocab is not None:
+        cnn = CharCNN(rng.normal(size=(len(char_vocab), 4)).astype(np.float32),
+                      rng.normal(size=(12, 5)).astype(np.float32), rng.normal(size=5).astype(np.float32), 3)
+    return encoder, WindowClassifier(spec, tables, np.random.default_rng(3), np.float32, cnn)
+
+
+def padded_reference(scores, starts, transitions, initial, final=None) -> np.ndarray:
+    """The padded Viterbi of nn.sll, one sentence at a time."""
+    path = np.zeros(len(scores), dtype=np.int64)
+    for begin, end in zip(starts[:-1].tolist(), starts[1:].tolist()):
+        if end > begin:
+            padded, lengths = pad_sentences(scores, np.array([begin, end]))
+            path[begin:end] = unpad(padded_viterbi(padded, lengths, transitions, initial, final), lengths)
+    return path

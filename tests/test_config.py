@@ -148,6 +148,6 @@ def test_choice_params_remember_the_keys_their_section_declares(tmp_path):
     config = load_config(write(tmp_path, BASE + "optimizer: {name: adam, lr: 0.1, beta1: 0.8}\n"
                                                 "model: {activation: {name: leaky_relu, alpha: 0.2}}\n"))
     assert config.optimizer.params == {"beta1": 0.8}
-    assert config.optimizer.params.section_keys == ("lr", "clip_norm", "ema_decay")
-    assert config.model.activation.params == {"alpha": 0.2} and config.model.activation.params.section_keys == ()
-    assert config.schedule.params.section_keys == ()
+    assert config.optimizer.declared_keys == ["lr", "clip_norm", "ema_decay"]
+    assert config.model.activation.params == {"alpha": 0.2} and config.model.activation.declared_keys == []
+    assert config.schedule.declared_keys == []

@@ -19,7 +19,7 @@ from wintrain.sweep import (
     run_trial,
     sweep_plan,
 )
-from wintrain.sweep.compare import compare, differing_settings, load_runs
+from wintrain.sweep.compare import compare, differing_settings, load_runs, normalised
 
 from conftest import error_of
 
@@ -218,9 +218,9 @@ def test_compare_a_run_folder_with_a_sweep_of_the_same_config_shows_only_the_swe
     runs = load_runs([tmp_path / "run", tmp_path / "grid"])
     assert [run.name for run in runs] == ["run", "grid/trial-0", "grid/trial-1"]
     assert differing_settings(runs) == [{"loss.l2": 0.0}, {"loss.l2": 0.0}, {"loss.l2": 1e-4}]
-    # the trials store the config resolved as a run folder stores it
+    # the trials store the config as a run folder stores it, and the scheme training resolved
     assert runs[1].config["data"] == runs[0].config["data"]
-    assert runs[1].config["data"]["tag_column"] == -1 and runs[1].config["data"]["scheme"] == "iob2"
+    assert normalised(runs[1].config)["data"]["tag_column"] == -1 and runs[1].config["data"]["scheme"] == "iob2"
 
 
 def test_compare_fills_defaults_and_the_tag_column_before_diffing(tiny_data):

@@ -4,6 +4,7 @@ Layout (every entry a plain array; text as numpy unicode arrays):
 
     format_version          ()   int
     config                  ()   str, the resolved config as JSON
+    tag_scheme              ()   str, the resolved TagScheme as JSON (version 5)
     encoder/vocab  UTF-8 bytes, words joined by newlines    encoder/tags (C,) str
     encoder/settings (4,) int   encoder/affix/<name>  UTF-8 bytes (one vocabulary per affix feature)
     encoder/chars  UTF-8 bytes (the character vocabulary)    encoder/char_settings (2,) int  (version 4)
@@ -28,26 +29,29 @@ import numpy as np
 
 from wintrain.config import Config, config_from_dict
 from wintrain.data.dataset import Encoder
+from wintrain.data.tags import FLAT, TagScheme, is_chunk_tagset, resolve_scheme
 from wintrain.errors import WintrainError
 from wintrain.nn.build import build_model
 from wintrain.nn.ensemble import Model
 
-FORMAT_VERSION = 4
-READABLE_VERSIONS = (3, 4)  # 4 added the character vocabulary; a version 3 file simply has none
+FORMAT_VERSION = 5
+READABLE_VERSIONS = (3, 4, 5)  # 4 added the character vocabulary, 5 the tag scheme (read from the config before)
 
 
 @dataclass
 class Checkpoint:
     config: Config
     encoder: Encoder
+    scheme: TagScheme
     model_arrays: dict[str, np.ndarray]
     optimizer_arrays: dict[str, np.ndarray] = field(default_factory=dict)
     trainer_arrays: dict[str, np.ndarray] = field(default_factory=dict)
     path: Path | None = None
 
-    def build(self) -> Model:
-        """The model with the saved parameters."""
-        model, _ = build_model(self.config, self.encoder, np.random.default_rng(0))
+    def build(self, kernels: str | None = None) -> Model:
+        """The model with the saved parameters, on the ``kernels`` given (default: the config's
+        ``train.kernels``; either set reads any checkpoint)."""
+        model, _ = build_model(self.config, self.encoder, np.random.default_rng(0), kernels=kernels)
         try:
             model.load_state({k: v for k, v in self.model_arrays.items()})
         except (KeyError, ValueError) as error:
@@ -59,6 +63,7 @@ def save_checkpoint(
     path: Path,
     config: Config,
     encoder: Encoder,
+    scheme: TagScheme,
     model: Model,
     optimizer_arrays: dict[str, np.ndarray] | None = None,
     trainer_arrays: dict[str, np.ndarray] | None = None,
@@ -67,6 +72,7 @@ def save_checkpoint(
     arrays: dict[str, np.ndarray] = {
         "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
         "config": np.array(json.dumps(config.to_dict())),
+        "tag_scheme": np.array(scheme.to_json()),
     }
     arrays.update(encoder.to_arrays())
     arrays.update({f"model/{name}": value for name, value in model.state().items()})
@@ -86,6 +92,16 @@ def save_checkpoint(
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def saved_scheme(config: Config, model_tags: list[str]) -> TagScheme:
+    """The tag scheme of a checkpoint written before version 5, which kept it in its config: training
+    wrote the resolved ``data.scheme`` there for chunk tag sets (flat ones kept ``auto``)."""
+    data = config.data
+    if not is_chunk_tagset(model_tags):
+        return FLAT
+    scheme = "iob2" if data.scheme == "auto" else data.scheme
+    return resolve_scheme(scheme, data.model_scheme, model_tags)
 
 
 def _split(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
@@ -126,11 +142,14 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raw = json.loads(str(arrays["config"]))
         config = config_from_dict(raw, source=path)
         encoder = Encoder.from_arrays(arrays)
+        scheme = (TagScheme.from_json(str(arrays["tag_scheme"])) if "tag_scheme" in arrays
+                  else saved_scheme(config, encoder.tagset.tags))
     except (KeyError, ValueError) as error:
         raise WintrainError(f"{path}: damaged checkpoint ({error})") from None
     return Checkpoint(
         config=config,
         encoder=encoder,
+        scheme=scheme,
         model_arrays=_split(arrays, "model/"),
         optimizer_arrays=_split(arrays, "optimizer/"),
         trainer_arrays=_split(arrays, "trainer/"),

@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from wintrain.errors import WintrainError, listed, shown
-from wintrain.registry import Params, did_you_mean
+from wintrain.registry import did_you_mean
 
 
 class Section(BaseModel):
@@ -44,12 +44,15 @@ class Choice(BaseModel):
         return {"name": value} if isinstance(value, str) else value
 
     @property
-    def params(self) -> Params:
-        """The entry's parameters: every key the section does not declare itself (``name``; for the
-        optimizer also ``lr``, ``clip_norm`` and ``ema_decay``).  They remember those declared keys,
-        so the registry offers them too when a parameter is mistyped (``optimizer.lrr``)."""
-        declared = [key for key in type(self).model_fields if key != "name"]
-        return Params.of(dict(self.model_extra or {}), declared)
+    def params(self) -> dict[str, Any]:
+        """The entry's parameters: every key the section does not declare itself (see :attr:`declared_keys`)."""
+        return dict(self.model_extra or {})
+
+    @property
+    def declared_keys(self) -> list[str]:
+        """The section's own keys besides ``name`` (the optimizer's ``lr``, ``clip_norm``, ``ema_decay``):
+        the registry offers them too when a parameter is mistyped (``optimizer.lrr`` → ``lr``)."""
+        return [key for key in type(self).model_fields if key != "name"]
 
 
 TAG_FIELDS = ("upos", "xpos", "feats", "deprel", "misc")
@@ -249,6 +252,11 @@ class TrainConfig(Section):
     )
     on_nonfinite: Literal["stop", "skip_batch"] = Field(
         "stop", description="a non-finite loss or gradient: stop the run, or skip that batch's update"
+    )
+    kernels: Literal["fast", "textbook"] = Field(
+        "fast",
+        description="fast: the vectorised kernels; textbook: the lecture's plain forms of every node, optimizer "
+        "and decoder (same maths, slower; see wintrain/kernels)",
     )
 
 

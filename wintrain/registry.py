@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import pydantic
 
 from wintrain.errors import WintrainError, listed, shown
+from wintrain.kernels import pick
 
 T = TypeVar("T")
 
@@ -27,20 +28,6 @@ def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
     """Return ``" — did you mean 'x'?"`` for the closest choice, or ``""`` when none is close."""
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
     return f" — did you mean '{close[0]}'?" if close else ""
-
-
-class Params(dict[str, Any]):
-    """An entry's parameters as a config section gives them: a plain dict that also remembers the
-    section's own keys (``section_keys``, e.g. the optimizer's ``lr``), so wherever the parameters
-    are checked a mistyped key that meant one of them gets "did you mean" and the full list."""
-
-    section_keys: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, values: dict[str, Any], section_keys: typing.Iterable[str]) -> Params:
-        params = cls(values)
-        params.section_keys = tuple(section_keys)
-        return params
 
 
 class Registry(Generic[T]):
@@ -93,14 +80,14 @@ class Registry(Generic[T]):
     ) -> dict[str, Any]:
         """Validate ``params`` against the entry's signature; return them converted to the annotated types.
 
-        ``section_keys`` are the other keys of the config section (e.g. the optimizer's ``lr``; a
-        :class:`Params` brings its own), offered too when a mistyped parameter is closer to one of
-        them and listed after the entry's parameters."""
+        ``section_keys`` are the other keys of the config section (e.g. the optimizer's ``lr``, from
+        :meth:`wintrain.config.Choice.declared_keys`), offered too when a mistyped parameter is closer to
+        one of them and listed after the entry's parameters."""
         cls = self.get(name, where)
         accepted = self.parameters(name)
         hints = typing.get_type_hints(cls.__init__)
         prefix = f"{where}." if where else ""
-        others = [k for k in dict.fromkeys([*section_keys, *getattr(params, "section_keys", ())]) if k not in accepted]
+        others = [key for key in section_keys if key not in accepted]
         checked: dict[str, Any] = {}
         for key, value in params.items():
             if key not in accepted:
@@ -118,12 +105,14 @@ class Registry(Generic[T]):
                 raise WintrainError(f"{prefix}{key}: {reason} (got {shown(value)})") from None
         return checked
 
-    def build(self, name: str, params: dict[str, Any] | None = None, where: str = "", /, **fixed: Any) -> T:
-        """Instantiate ``name`` with user ``params`` (checked) plus ``fixed`` arguments from the code.
+    def build(self, name: str, params: dict[str, Any] | None = None, where: str = "",
+              section_keys: typing.Sequence[str] = (), kernels: str = "textbook", /, **fixed: Any) -> T:
+        """Instantiate ``name`` with user ``params`` (checked) plus ``fixed`` arguments from the code;
+        with ``kernels="fast"`` the entry's fast twin (:func:`wintrain.kernels.pick`) is built instead.
 
-        ``name``, ``params`` and ``where`` are positional-only, so ``fixed`` may use any keyword."""
-        checked = self.check_params(name, {} if params is None else params, where)
+        The first five arguments are positional-only, so ``fixed`` may use any keyword."""
+        checked = self.check_params(name, {} if params is None else params, where, section_keys)
         try:
-            return self.get(name, where)(**fixed, **checked)
+            return pick(self.get(name, where), kernels)(**fixed, **checked)
         except ValueError as error:  # an entry rejecting a value range, e.g. momentum >= 1
             raise WintrainError(f"{where}: {error}" if where else str(error)) from None

@@ -61,7 +61,7 @@ def print_graph(nodes: Sequence[Node], profile: Profile | None, batch: int, cons
     times = profile.times if profile else []
     measured = {t.name: t for t in times}
     total_time = sum(t.forward_seconds + t.backward_seconds for t in times) or 1.0
-    columns = ["node", "output shape", "parameters", "forward FLOPs/token", "backward FLOPs/token"]
+    columns = ["node", "kernel", "output shape", "parameters", "forward FLOPs/token", "backward FLOPs/token"]
     if times:
         columns += ["forward time %", "backward time %"]
     table = Table(*columns, title=f"computation graph (batch B = {batch})")
@@ -71,7 +71,8 @@ def print_graph(nodes: Sequence[Node], profile: Profile | None, batch: int, cons
 
     for node in nodes:
         shape = "(" + ", ".join(map(str, node.output_shape)) + ")" if node.output_shape else "scalar"
-        row = [node.name, shape, f"{node.parameters:,}", f"{node.forward_flops:,}", f"{node.backward_flops:,}"]
+        row = [node.name, node.kernel, shape, f"{node.parameters:,}", f"{node.forward_flops:,}",
+               f"{node.backward_flops:,}"]
         if times:
             timing = measured.get(node.name)
             row += [share(timing.forward_seconds), share(timing.backward_seconds)] if timing else ["(in concat)", ""]
@@ -79,10 +80,11 @@ def print_graph(nodes: Sequence[Node], profile: Profile | None, batch: int, cons
     node_names = {n.name for n in nodes}
     for timing in times:
         if timing.name not in node_names:
-            table.add_row(timing.name, "", "", "", "", share(timing.forward_seconds), share(timing.backward_seconds))
+            table.add_row(timing.name, "", "", "", "", "", share(timing.forward_seconds),
+                          share(timing.backward_seconds))
     forward = sum(n.forward_flops for n in nodes)
     backward = sum(n.backward_flops for n in nodes)
-    total_row = ["total", "", f"{sum(n.parameters for n in nodes):,}", f"{forward:,}", f"{backward:,}"]
+    total_row = ["total", "", "", f"{sum(n.parameters for n in nodes):,}", f"{forward:,}", f"{backward:,}"]
     if times:
         total_row += [share(sum(t.forward_seconds for t in times)), share(sum(t.backward_seconds for t in times))]
     table.add_row(*total_row, style="bold")

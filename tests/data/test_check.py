@@ -10,7 +10,7 @@ import pytest
 from wintrain.config import config_from_dict, load_config
 from wintrain.data.check import check_data, report_rows
 from wintrain.data.dataset import Encoder
-from wintrain.data.load import load_corpora, make_encoder
+from wintrain.data.load import load_corpora, make_encoder, training_scheme
 from wintrain.data.tags import count_entity_starts
 from wintrain.errors import WintrainError
 
@@ -61,7 +61,7 @@ def test_tags_only_in_dev_are_blocking_without_data_tags(tmp_path):
     # ... because encoding them fails at training time:
     config = make_config(tmp_path)
     corpora = load_corpora(config)
-    encoder: Encoder = make_encoder(config, corpora["train"])
+    encoder: Encoder = make_encoder(config, corpora["train"], training_scheme(config.data, corpora["train"]))
     with pytest.raises(WintrainError, match="B-ORG"):
         encoder.encode_tags(corpora["dev"])
 

@@ -95,8 +95,12 @@ def test_tokenize_table(text: str, expected: list[str]) -> None:
     assert [token.text for token in tokenize(text)] == expected
 
 
-def test_the_table_is_large() -> None:
-    assert len(CASES) >= 45
+@pytest.mark.parametrize("text, expected", CASES, ids=[text[:30] or "empty" for text, _ in CASES])
+def test_every_token_is_the_text_at_its_offsets_in_order(text: str, expected: list[str]) -> None:
+    tokens = tokenize(text)
+    assert all(text[token.start:token.end] == token.text != "" for token in tokens)
+    assert all(one.end <= other.start for one, other in zip(tokens, tokens[1:]))
+    assert all(not text[one.end:other.start].strip() for one, other in zip(tokens, tokens[1:]))  # only blanks dropped
 
 
 def test_offsets_by_value() -> None:

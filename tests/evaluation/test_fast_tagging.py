@@ -1,7 +1,7 @@
-"""The fast tagging path gives what the straightforward one gives, bit for bit.
+"""Tagging gives what the straightforward path gives, bit for bit, with either kernel set.
 
 The straightforward path is written out here: every feature looked up token by token, windows
-built with a Python loop, scores from :meth:`WindowClassifier.predict_scores` (the model's own
+built with a Python loop, scores from :func:`wintrain.nn.model.predict_scores` (the model's own
 batched forward, the character convolution once per batch), and decoding with the padded
 Viterbi of :mod:`wintrain.nn.sll`, one sentence at a time.
 """
@@ -11,33 +11,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import wintrain.evaluation.decode as decode_module
-import wintrain.evaluation.evaluate as evaluate_module
 from wintrain.config import load_config
 from wintrain.data.casing import CASING_CLASSES, casing_class
-from wintrain.data.chars import CharVocab, CharWindows, char_windows
+from wintrain.data.chars import CharWindows, char_windows
 from wintrain.data.dataset import Encoder, affix, lookup_forms, parse_affix_name, token_types
-from wintrain.data.vocab import TagSet, Vocab
 from wintrain.data.windows import window_positions
-from wintrain.evaluation.decode import constraint_scores, decode_corpus
-from wintrain.evaluation.evaluate import predict_scores
+from wintrain.evaluation.decode import constraint_scores
 from wintrain.evaluation.tagger import Tagger
-from wintrain.nn.chars import CharCNN
-from wintrain.nn.model import FeatureTable, ModelSpec, WindowClassifier
-from wintrain.nn.sll import pad_sentences, unpad
-from wintrain.nn.sll import viterbi as padded_viterbi
+from wintrain.kernels import KERNELS
+from wintrain.nn.model import predict_scores
 from wintrain.training.run import train
 
-WORDS = ["Alice", "visited", "Paris", ".", "NATO", "iPhone", "1996", "3.5", "F16", "--", "the", "The", "über"]
-
-
-def random_sentences(rng: np.random.Generator, count: int, longest: int = 12) -> list[list[str]]:
-    """Sentences of known words, unseen words (new strings, digits, characters outside the
-    vocabularies) and repeats, with an empty sentence, a one-token one and a long one."""
-    unseen = ["Zorp", "qq", "2024-01-02", "ÆØÅ", "x" * 30, "a"]
-    pool = WORDS + unseen
-    sentences = [[str(rng.choice(pool)) for _ in range(int(rng.integers(1, longest)))] for _ in range(count)]
-    return sentences[:2] + [[], ["Paris"], [str(rng.choice(pool)) for _ in range(600)]] + sentences[2:]
+from conftest import padded_reference, random_sentences, tagging_model
 
 
 def reference_positions(starts: np.ndarray, window_size: int) -> np.ndarray:
@@ -68,26 +53,6 @@ def reference_features(encoder: Encoder, sentences: list[list[str]]) -> list:
     return features
 
 
-def small_model(activation: str, hidden: list[int], chars: bool, sll: bool = False) -> tuple[Encoder, WindowClassifier]:
-    """An encoder with every feature kind and a randomly initialised model over it (float32)."""
-    rng = np.random.default_rng(7)
-    vocab = Vocab(["<pad>", "<unk>"] + sorted({w.lower() for w in WORDS}))
-    suffixes = Vocab(["<pad>", "<unk>", "s", "e", "."])
-    char_vocab = CharVocab.build(WORDS) if chars else None
-    encoder = Encoder(vocab, TagSet(["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]), 5, lowercase=True, casing=True,
-                      digits=True, affixes={"suffix1": suffixes}, chars=char_vocab, char_max_length=6, char_width=3)
-    spec = ModelSpec(window_size=5, n_classes=5, hidden=hidden, activation=activation,
-                     loss="sll" if sll else "cross_entropy")
-    tables = [FeatureTable("word", rng.normal(size=(len(vocab), 6)).astype(np.float32)),
-              FeatureTable("casing", rng.normal(size=(len(CASING_CLASSES), 3)).astype(np.float32)),
-              FeatureTable("suffix1", rng.normal(size=(len(suffixes), 2)).astype(np.float32))]
-    cnn = None
-    if char_vocab is not None:
-        cnn = CharCNN(rng.normal(size=(len(char_vocab), 4)).astype(np.float32),
-                      rng.normal(size=(12, 5)).astype(np.float32), rng.normal(size=5).astype(np.float32), 3)
-    return encoder, WindowClassifier(spec, tables, np.random.default_rng(3), np.float32, cnn)
-
-
 # --------------------------------------------------------------------------- encoding
 def test_token_types_number_distinct_strings_in_order_of_first_occurrence():
     forms, of_token = token_types(["b", "a", "b", "c", "a"])
@@ -108,7 +73,7 @@ def test_window_positions_equal_a_loop_per_token(window_size):
 
 @pytest.mark.parametrize("chars", [False, True])
 def test_encoding_once_per_distinct_string_equals_encoding_token_by_token(chars):
-    encoder, _ = small_model("tanh", [8], chars)
+    encoder, _ = tagging_model("tanh", [8], chars)
     sentences = random_sentences(np.random.default_rng(1), 40)
     encoded = encoder.encode_sentences(sentences)
     expected = reference_features(encoder, sentences)
@@ -122,121 +87,6 @@ def test_encoding_once_per_distinct_string_equals_encoding_token_by_token(chars)
         for name in ("forms", "ids", "lengths"):
             np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
         assert got.forms.dtype == want.forms.dtype == np.int32
-
-
-# --------------------------------------------------------------------------- scores
-@pytest.mark.parametrize("activation, hidden", [("tanh", [16]), ("relu", [16, 8]), ("gelu", [])])
-@pytest.mark.parametrize("chars", [False, True])
-def test_fast_scores_are_bit_identical_to_the_models_own_forward(activation, hidden, chars):
-    encoder, model = small_model(activation, hidden, chars)
-    encoded = encoder.encode_sentences(random_sentences(np.random.default_rng(2), 60))
-    n = len(encoded)
-    assert n > 2 * evaluate_module._GATHER_ROWS  # batches that span several gathers
-    for batch_size in (1, 7, 300, n + 5):  # the same batches: a 1-row batch is a matrix-vector product
-        expected = model.predict_scores(encoded.features, batch_size)
-        scores = predict_scores(model, encoded.features, batch_size)
-        assert scores.dtype == np.float32 and scores.shape == (n, 5)
-        np.testing.assert_array_equal(scores, expected)
-        assert np.isfinite(expected).all() and len(np.unique(expected.argmax(axis=1))) > 1  # real, varied scores
-
-
-@pytest.mark.parametrize("rows", [1, 2, 127, 128, 129, 130, 256, 257, 1000, 8193])
-def test_output_pieces_cover_every_row_and_none_has_one_row_alone(rows):
-    pieces = evaluate_module._output_chunks(rows)
-    assert pieces[0][0] == 0 and pieces[-1][1] == rows
-    assert all(a[1] == b[0] for a, b in zip(pieces[:-1], pieces[1:]))
-    sizes = [stop - start for start, stop in pieces]
-    assert max(sizes) <= evaluate_module._OUTPUT_ROWS + 1
-    assert min(sizes) >= 2 or rows == 1
-
-
-def test_the_character_convolution_runs_once_per_chunk_of_the_texts_forms(monkeypatch):
-    encoder, model = small_model("tanh", [8], chars=True)
-    encoded = encoder.encode_sentences(random_sentences(np.random.default_rng(4), 50))
-    windows = encoded.features[-1]
-    assert isinstance(windows, CharWindows)
-    cnn = model.embeddings[-1].cnn
-    seen: list[int] = []
-    original = cnn.forward
-
-    def counting(ids, lengths, train=False):
-        seen.append(len(ids))
-        assert np.all(lengths[1:] >= lengths[:-1])  # each chunk arrives sorted by length
-        return original(ids, lengths, train)
-
-    monkeypatch.setattr(cnn, "forward", counting)
-    expected = np.asarray(model.predict_scores(encoded.features, 16))  # the model's path: once per batch
-    per_batch = len(seen)
-    seen.clear()
-    np.testing.assert_array_equal(predict_scores(model, encoded.features, 16), expected)
-    assert seen == [len(windows.ids)] and per_batch > 10  # all distinct forms in one call
-    whole = evaluate_module._char_vectors(model.embeddings[-1], windows)
-    seen.clear()
-    chunked = evaluate_module._char_vectors(model.embeddings[-1], windows, 3)  # 3 forms at a time
-    assert seen == [3] * (len(windows.ids) // 3) + ([len(windows.ids) % 3] if len(windows.ids) % 3 else [])
-    np.testing.assert_array_equal(chunked, whole)
-    np.testing.assert_array_equal(whole[0], 0.0)  # positions outside the sentence
-    assert whole.shape == (len(windows.ids) + 1, 5)
-    assert len(np.unique(whole[1:], axis=0)) > len(windows.ids) // 2 > 5  # real, varied vectors
-
-
-def test_an_empty_text_has_no_scores():
-    encoder, model = small_model("tanh", [8], chars=True)
-    encoded = encoder.encode_sentences([[], []])
-    assert predict_scores(model, encoded.features, 8).shape == (0, 5)
-
-
-# --------------------------------------------------------------------------- decoding
-def padded_reference(scores, starts, transitions, initial, final=None) -> np.ndarray:
-    """The padded Viterbi of nn.sll, one sentence at a time."""
-    path = np.zeros(len(scores), dtype=np.int64)
-    for begin, end in zip(starts[:-1].tolist(), starts[1:].tolist()):
-        if end > begin:
-            padded, lengths = pad_sentences(scores, np.array([begin, end]))
-            path[begin:end] = unpad(padded_viterbi(padded, lengths, transitions, initial, final), lengths)
-    return path
-
-
-@pytest.mark.parametrize("few", [0, 3, 10_000])
-def test_flat_viterbi_equals_the_padded_one_with_ties_forbidden_moves_and_mixed_dtypes(monkeypatch, few):
-    monkeypatch.setattr(decode_module, "_FEW_SENTENCES", few)  # both ways of taking a step
-    rng = np.random.default_rng(few)
-    checked = 0
-    for trial in range(150):
-        n_tags = int(rng.integers(1, 6))
-        lengths = rng.integers(0, 9, int(rng.integers(0, 40)))
-        starts = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-        n = int(starts[-1])
-        kind = trial % 3
-        if kind == 0:  # small integers: many ties, the first best must win
-            scores = rng.integers(-2, 3, (n, n_tags)).astype(np.float32)
-            transitions = rng.integers(-1, 2, (n_tags, n_tags)).astype(np.float32)
-        else:
-            scores = rng.normal(size=(n, n_tags)).astype(np.float32 if kind == 1 else np.float64)
-            transitions = rng.normal(size=(n_tags, n_tags))
-        initial = rng.normal(size=n_tags).astype(transitions.dtype)
-        final = None
-        if trial % 2:  # forbidden moves, starts and ends; some sentences have no allowed path at all
-            transitions[rng.random((n_tags, n_tags)) < 0.4] = -np.inf
-            initial[rng.random(n_tags) < 0.3] = -np.inf
-            final = np.where(rng.random(n_tags) < 0.3, -np.inf, 0.0)
-        got = decode_corpus(scores, starts, transitions, initial, final)
-        np.testing.assert_array_equal(got, padded_reference(scores, starts, transitions, initial, final))
-        checked += n
-    assert checked > 1000
-
-
-def test_decoding_in_chunks_gives_the_same_paths(monkeypatch):
-    rng = np.random.default_rng(9)
-    lengths = rng.integers(0, 12, 80)
-    starts = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-    scores = rng.normal(size=(int(starts[-1]), 5)).astype(np.float32)
-    move, start, end = constraint_scores(["O", "B-PER", "I-PER", "B-LOC", "I-LOC"], "iob2")
-    whole = decode_corpus(scores, starts, move, start, end)
-    monkeypatch.setattr(decode_module, "_MAX_CHUNK_TOKENS", 7)  # also: sentences longer than a chunk
-    np.testing.assert_array_equal(decode_corpus(scores, starts, move, start, end), whole)
-    np.testing.assert_array_equal(whole, padded_reference(scores, starts, move, start, end))
-    assert decode_corpus(np.zeros((0, 5)), np.array([0]), move, start).shape == (0,)
 
 
 # --------------------------------------------------------------------------- the Tagger
@@ -263,8 +113,8 @@ def reference_tags(tagger: Tagger, sentences: list[list[str]]) -> list[list[str]
     """Token-by-token encoding, the model's own forward, argmax or padded Viterbi per sentence."""
     encoder, model = tagger.checkpoint.encoder, tagger.model
     starts = np.concatenate(([0], np.cumsum([len(s) for s in sentences]))).astype(np.int64)
-    scores = model.predict_scores(reference_features(encoder, sentences), 5)
-    sll = model.loss.sll if model.sentence_level else None
+    scores = predict_scores(model, reference_features(encoder, sentences), 5)
+    sll = model.loss if model.sentence_level else None
     if tagger.decode == "greedy":
         ids = scores.argmax(axis=1)
     elif tagger.decode == "viterbi":
@@ -278,10 +128,11 @@ def reference_tags(tagger: Tagger, sentences: list[list[str]]) -> list[list[str]
     return [flat[a:b] for a, b in zip(starts[:-1].tolist(), starts[1:].tolist())]
 
 
+@pytest.mark.parametrize("kernels", KERNELS)
 @pytest.mark.parametrize("model, decode", [("softmax", "greedy"), ("softmax", "constrained"), ("sll", "viterbi"),
                                            ("sll", "constrained"), ("sll", "greedy")])
-def test_tag_tokens_equals_the_straightforward_path(trained, model, decode):
-    tagger = Tagger.load(trained[model], decode)
+def test_tag_tokens_equals_the_straightforward_path(trained, model, decode, kernels):
+    tagger = Tagger.load(trained[model], decode, kernels)
     sentences = random_sentences(np.random.default_rng(5), 80) + [["Alice", "visited", "Paris", "."],
                                                                   ["yesterday", "Bob", "saw", "Oslo", "."]]
     tags = tagger.tag_tokens(sentences)
@@ -289,16 +140,3 @@ def test_tag_tokens_equals_the_straightforward_path(trained, model, decode):
     assert [len(row) for row in tags] == [len(s) for s in sentences]
     assert tags[-2] == ["B-PER", "O", "B-LOC", "O"]  # the model learned the tiny task
     assert len({tag for row in tags for tag in row}) > 2
-
-
-def test_scores_with_nan_are_decoded_as_the_padded_viterbi_does():
-    rng = np.random.default_rng(12)
-    lengths = np.array([3, 4, 0, 2, 5])
-    starts = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-    scores = rng.normal(size=(int(starts[-1]), 4)).astype(np.float32)
-    scores[4, 2] = np.nan  # second sentence, a middle token
-    scores[-1, 1] = np.nan  # last sentence, its last token
-    transitions, initial = rng.normal(size=(4, 4)), rng.normal(size=4)
-    got = decode_corpus(scores, starts, transitions, initial)
-    np.testing.assert_array_equal(got, padded_reference(scores, starts, transitions, initial))
-    np.testing.assert_array_equal(got[3:7], np.argmax(scores[3:7], axis=1))  # NaN sentences: per-token argmax

@@ -3,17 +3,20 @@
 import numpy as np
 import pytest
 
+from wintrain.kernels import KERNELS, pick
 from wintrain.nn.activations import ACTIVATIONS
 from wintrain.nn.gradcheck import check_gradients, relative_error
+from wintrain.nn.layers import Dropout
 from wintrain.nn.model import FeatureTable, ModelSpec, WindowClassifier
 
 
-def small_model(activation: str, l2: float, hidden: list[int], dropout: float = 0.0) -> WindowClassifier:
+def small_model(activation: str, l2: float, hidden: list[int], dropout: float = 0.0,
+                kernels: str = "fast") -> WindowClassifier:
     rng = np.random.default_rng(7)
     spec = ModelSpec(window_size=3, n_classes=4, hidden=hidden, activation=activation, l2=l2,
                      l2_embeddings=l2 > 0, dropout=dropout)
     features = [FeatureTable("word", rng.normal(size=(15, 5))), FeatureTable("casing", rng.normal(size=(6, 2)))]
-    return WindowClassifier(spec, features, np.random.default_rng(11), np.float64)
+    return WindowClassifier(spec, features, np.random.default_rng(11), np.float64, kernels=kernels)
 
 
 def batch(seed: int = 0):
@@ -21,11 +24,12 @@ def batch(seed: int = 0):
     return [rng.integers(0, 15, (9, 3)), rng.integers(0, 6, (9, 3))], rng.integers(0, 4, 9)
 
 
+@pytest.mark.parametrize("kernels", KERNELS)
 @pytest.mark.parametrize("activation", ACTIVATIONS.names())
 @pytest.mark.parametrize("l2", [0.0, 0.01])
 @pytest.mark.parametrize("hidden", [[7], [6, 5]], ids=["1-hidden", "2-hidden"])
-def test_every_parameter_matches_finite_differences(activation, l2, hidden):
-    model = small_model(activation, l2, hidden)
+def test_every_parameter_matches_finite_differences(activation, l2, hidden, kernels):
+    model = small_model(activation, l2, hidden, kernels=kernels)
     features, targets = batch()
     results = check_gradients(model, features, targets, max_entries=10_000)
     names = {r.name for r in results}
@@ -37,14 +41,15 @@ def test_every_parameter_matches_finite_differences(activation, l2, hidden):
 def test_gradcheck_catches_a_wrong_gradient():
     model = small_model("tanh", 0.0, [7])
     features, targets = batch()
-    original = model.output.backward
+    output = model.layers[-1]
+    original = output.backward
 
     def broken(dout):
         grad = original(dout)
-        model.output.weight.grad *= 1.01
+        output.weight.grad *= 1.01
         return grad
 
-    model.output.backward = broken
+    output.backward = broken
     failed = [r for r in check_gradients(model, features, targets) if not r.passed()]
     assert [r.name for r in failed] == ["output.W"]
 
@@ -53,7 +58,7 @@ def test_sparse_embedding_gradient_covers_only_batch_rows():
     model = small_model("relu", 0.0, [7])
     features, targets = batch()
     model.loss_and_grads(features, targets, train=False)
-    table = model.embeddings[0].table
+    table = model.features[0].table
     assert np.array_equal(table.rows, np.unique(features[0]))
     assert table.grad.shape == (len(table.rows), 5)
 
@@ -69,7 +74,9 @@ def test_dropout_is_off_in_evaluation_and_scaled_in_training():
     features, _ = batch()
     assert np.array_equal(model.forward(features, train=False), model.forward(features, train=False))
     x = np.ones((2000, 10))
-    out = model.input_dropout.forward(x, train=True)
+    input_dropout = next(layer for layer in model.layers if isinstance(layer, Dropout))
+    assert input_dropout.name == "dropout.input"
+    out = input_dropout.forward(x, train=True)
     assert set(np.unique(out)) <= {0.0, 2.0}
     assert abs(out.mean() - 1.0) < 0.05
 
@@ -84,19 +91,19 @@ def test_gradcheck_with_affix_features_on_a_real_config(tiny_data):
     assert all(r.relative_error < 1e-6 for r in results), results
 
 
-def chars_and_sll_model(activation: str, l2: float, chars: bool, sll: bool) -> WindowClassifier:
+def chars_and_sll_model(activation: str, l2: float, chars: bool, sll: bool, kernels: str = "fast") -> WindowClassifier:
     from wintrain.nn.chars import CharCNN
 
     rng = np.random.default_rng(5)
     spec = ModelSpec(window_size=3, n_classes=4, hidden=[6], activation=activation, l2=l2, l2_embeddings=l2 > 0,
                      loss="sll" if sll else "cross_entropy")
     features = [FeatureTable("word", rng.normal(size=(15, 5)))]
-    cnn = CharCNN(rng.normal(size=(10, 3)), rng.normal(size=(3 * 3, 4)) * 0.5, rng.normal(size=4) * 0.1, 3) \
-        if chars else None
-    model = WindowClassifier(spec, features, np.random.default_rng(11), np.float64, cnn)
+    cnn = pick(CharCNN, kernels)(rng.normal(size=(10, 3)), rng.normal(size=(3 * 3, 4)) * 0.5,
+                                 rng.normal(size=4) * 0.1, 3) if chars else None
+    model = WindowClassifier(spec, features, np.random.default_rng(11), np.float64, cnn, kernels)
     if sll:  # start away from zero transitions, so their gradient is not special
-        model.loss.sll.transitions.value[...] = rng.normal(size=(4, 4))
-        model.loss.sll.initial.value[...] = rng.normal(size=4)
+        model.loss.transitions.value[...] = rng.normal(size=(4, 4))
+        model.loss.initial.value[...] = rng.normal(size=4)
     return model
 
 
@@ -111,12 +118,13 @@ def char_batch():
     return char_windows(vocab, tokens, window_positions(starts, 3), 10, 3)[np.arange(9)]
 
 
+@pytest.mark.parametrize("kernels", KERNELS)
 @pytest.mark.parametrize("activation", ACTIVATIONS.names())
 @pytest.mark.parametrize("l2", [0.0, 0.01])
 @pytest.mark.parametrize("chars, sll", [(True, False), (False, True), (True, True)],
                          ids=["chars", "sll", "chars+sll"])
-def test_characters_and_sentence_level_loss_match_finite_differences(activation, l2, chars, sll):
-    model = chars_and_sll_model(activation, l2, chars, sll)
+def test_characters_and_sentence_level_loss_match_finite_differences(activation, l2, chars, sll, kernels):
+    model = chars_and_sll_model(activation, l2, chars, sll, kernels)
     rng = np.random.default_rng(2)
     features = [rng.integers(0, 15, (9, 3))] + ([char_batch()] if chars else [])
     targets = rng.integers(0, 4, 9)

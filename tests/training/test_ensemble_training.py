@@ -7,13 +7,13 @@ import pytest
 
 from wintrain.checkpoint import load_checkpoint
 from wintrain.config import load_config
-from wintrain.evaluation.evaluate import evaluate_checkpoint, predict_scores
+from wintrain.evaluation.evaluate import evaluate_checkpoint, model_scores
 from wintrain.evaluation.tagger import Tagger
 from wintrain.nn.build import build_model
 from wintrain.nn.ensemble import Ensemble
 from wintrain.nn.gradcheck import check_config_gradients
 from wintrain.nn.graph import describe
-from wintrain.nn.model import WindowClassifier
+from wintrain.nn.model import WindowClassifier, predict_scores
 from wintrain.training.run import train
 from wintrain.training.trainer import prepare
 
@@ -30,7 +30,7 @@ def test_member_one_starts_as_the_single_model_would(tiny_data):
     for name, value in single.model.state().items():
         assert np.array_equal(first.state()[f"member1.{name}"], value), name
     assert not np.array_equal(second.state()["member2.hidden1.W"], single.model.state()["hidden1.W"])
-    assert len(double.optimizer.units) == 2 * len(single.optimizer.units)
+    assert len(double.optimizer.blocks) == 2 * len(single.optimizer.blocks)
 
 
 @pytest.mark.parametrize("options", [["loss.name=sll", CHARS], []], ids=["chars+sll", "cross-entropy"])
@@ -46,8 +46,8 @@ def test_train_evaluate_and_tag_an_ensemble(tiny_data, tmp_path, options):
     model = saved.build()
     assert isinstance(model, Ensemble) and len(model.members) == 3
     encoded = saved.encoder.encode_sentences([["Zelda", "visited", "Paris", "."]])
-    assert np.allclose(predict_scores(model, encoded.features), model.predict_scores(encoded.features),
-                       rtol=1e-5, atol=1e-6)
+    members = [predict_scores(member, encoded.features) for member in model.members]
+    assert np.allclose(model_scores(model, encoded.features), np.mean(members, axis=0), rtol=1e-5, atol=1e-6)
     tagged = Tagger.load(tmp_path / "run" / "best.npz").tag("Zelda visited Paris.")
     assert [t["tag"] for t in tagged["tokens"]][1:] == ["O", "B-LOC", "O"]
 
@@ -99,10 +99,10 @@ def test_clip_norm_clips_each_member_where_it_would_clip_alone(tiny_data):
     assert np.array_equal(batch, double.epoch_batches()[0])
     single.step(batch, lr=0.0)
     double.step(batch, lr=0.0)
-    alone = {p.name: p.dense_grad() for p in single.p.model.parameters()}
+    alone = {p.name: p.dense_grad() for p in single.prepared.model.parameters()}
     assert np.sqrt(sum(float(np.vdot(g, g)) for g in alone.values())) == pytest.approx(0.05, rel=1e-5)  # clipped
-    assert isinstance(double.p.model, Ensemble)
-    for member_index, member in enumerate(double.p.model.members, start=1):
+    assert isinstance(double.prepared.model, Ensemble)
+    for member_index, member in enumerate(double.prepared.model.members, start=1):
         grads = {p.name.removeprefix(f"member{member_index}."): 2 * p.dense_grad() for p in member.parameters()}
         norm = np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
         assert norm == pytest.approx(0.05, rel=1e-5)  # each member's own gradient, clipped at clip_norm

@@ -63,8 +63,10 @@ def test_graph_flops_match_the_lecture_model():
 def test_profile_shares_add_up_to_everything_measured():
     prepared = prepare(load_config(SYNTHETIC))
     profile = profile_steps(prepared, steps=40)
-    assert {t.name for t in profile.times} >= {"affine hidden1", "concat window", "optimizer step", "batch gather"}
-    assert all(t.forward_seconds >= 0 and t.backward_seconds >= 0 for t in profile.times)
-    # the timed nodes are disjoint parts of the steps: together no more than the wall time, and
-    # most of it (the rest is Python between the nodes: word dropout, the gradient norm, the loop)
-    assert 0.5 * profile.wall_seconds < profile.measured_seconds <= profile.wall_seconds
+    timed = [t.name for t in profile.times]
+    # every node of the layer list (the lookups run inside the concat node), the loss, then the optimizer
+    expected = [n.name for n in profile.nodes if n.kind not in ("Embedding", "L2Penalty")]
+    assert timed == expected + ["optimizer step", "batch gather"]
+    assert all(t.forward_seconds > 0 for t in profile.times[:-2]) and profile.times[-2].backward_seconds > 0
+    # the timed nodes are disjoint parts of the steps: together no more than the wall time
+    assert profile.measured_seconds <= profile.wall_seconds

@@ -23,6 +23,15 @@ class Decode(str, Enum):
 DecodeOption = Annotated[Decode | None, typer.Option("--decode", help="Default: the checkpoint's evaluation.decode.")]
 
 
+class Kernels(str, Enum):
+    fast = "fast"
+    textbook = "textbook"
+
+
+KernelsOption = Annotated[Kernels, typer.Option(
+    "--kernels", help="fast, or textbook: the lecture's plain form of every node and decoder (same tags, slower).")]
+
+
 @app.command("eval")
 def evaluate(
     checkpoint: CheckpointArg,
@@ -30,6 +39,7 @@ def evaluate(
     output: Annotated[Path | None, typer.Option("--output", help="Write 'token gold predicted' lines here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     decode: DecodeOption = None,
+    kernels: KernelsOption = Kernels.fast,
 ) -> None:
     """Token accuracy and (for B-X/I-X tags) conlleval entity precision/recall/F1, per type and overall.
 
@@ -41,7 +51,7 @@ def evaluate(
     from wintrain.evaluation.evaluate import evaluate_checkpoint
     from wintrain.reports import print_evaluation
 
-    metrics = evaluate_checkpoint(checkpoint, data, output, decode.value if decode else None)
+    metrics = evaluate_checkpoint(checkpoint, data, output, decode.value if decode else None, kernels.value)
     if as_json:
         typer.echo(json.dumps(metrics))
     else:
@@ -67,6 +77,7 @@ def predict(
     field: Annotated[str | None, typer.Option("--field", help="CoNLL-U output: the field the tags go into "
                                                               "(default: the one the model was trained on).")] = None,
     decode: DecodeOption = None,
+    kernels: KernelsOption = Kernels.fast,
 ) -> None:
     """Tag raw text (tokenized like the training data) or the words of a CoNLL-U file.
 
@@ -84,4 +95,4 @@ def predict(
 
     chosen = Format.json if as_json else output_format
     sys.stdout.write(predict_source(checkpoint, source, chosen.value, pretokenized, field,
-                                    decode.value if decode else None))
+                                    decode.value if decode else None, kernels=kernels.value))

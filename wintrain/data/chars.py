@@ -26,7 +26,7 @@ Choices:
 * ``encode`` is vectorised: one ``str.join``, one UTF-32 encode read with
   ``np.frombuffer``, a table lookup from code point to id and one scatter into the padded
   matrix — so encoding a whole vocabulary once and gathering rows later (:func:`take_words`)
-  is cheap (≈ 0.1 s for 400,000 words).
+  is cheap (see ``benchmarks/README.md``).
 
 A :class:`CharVocab` is stored in a checkpoint as one plain array: the UTF-8 bytes of its
 characters (ids 2, 3, …) joined by nothing; ``<pad>`` and ``<unk>`` are implicit.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from itertools import chain
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from wintrain.data.chars import CharVocab
 from wintrain.data.conllu import conllu_hint, looks_like_conllu, read_conllu
 from wintrain.data.dataset import Encoder, affix, lookup_forms, parse_affix_name
 from wintrain.data.reader import Corpus, conll_from_text, read_utf8
-from wintrain.data.tags import iobes_recode_table, recode, recode_tagset
+from wintrain.data.tags import TagScheme, resolve_scheme
 from wintrain.data.vectors import Vectors, load_vectors
 from wintrain.data.vocab import TagSet, Vocab
 from wintrain.errors import WintrainError
@@ -31,38 +31,20 @@ def load_corpora(config: Config) -> dict[str, Corpus]:
     }
 
 
-def model_scheme(data: DataConfig) -> str:
-    """The scheme of the tags the model learns and predicts: ``iobes`` when ``data.model_scheme``
-    asks for it and the data's chunk scheme (resolved) is IOB1/IOB2; else the data's own scheme."""
-    return "iobes" if data.model_scheme == "iobes" and data.scheme in ("iob1", "iob2") else data.scheme
-
-
-def to_model_tags(corpus: Corpus, data: DataConfig) -> Corpus:
-    """``corpus`` with its tags as the model learns them (re-encoded in IOBES when
-    :func:`model_scheme` says so, each sentence on its own); the corpus itself otherwise."""
-    if model_scheme(data) == data.scheme:
+def to_model_tags(corpus: Corpus, scheme: TagScheme) -> Corpus:
+    """``corpus`` with its tags as the model learns them (:meth:`TagScheme.model_tags`, each sentence on its
+    own); the corpus itself when the model learns the data's own scheme."""
+    if not scheme.recoded:
         return corpus
-    tags = [recode(sentence, data.scheme, "iobes") for sentence in corpus.tag_sentences()]
+    tags = [scheme.model_tags(sentence) for sentence in corpus.tag_sentences()]
     return dataclasses.replace(corpus, tags=list(chain.from_iterable(tags)))
 
 
-def to_data_ids(ids: np.ndarray, starts: np.ndarray, model_tags: Sequence[str],
-                data: DataConfig) -> tuple[np.ndarray, list[str]]:
-    """Predicted tag ids back in the data's scheme (the inverse of :func:`to_model_tags`):
-    ``ids`` (N,) into ``model_tags``, ``starts`` (S+1,) sentence offsets → (N,) ids into the
-    returned tag set, the data's (:func:`data_tagset`)."""
-    if model_scheme(data) == data.scheme:
-        return ids, list(model_tags)
-    targets, table = iobes_recode_table(model_tags, data.scheme)
-    previous = np.empty_like(ids)
-    previous[1:] = ids[:-1]
-    previous[starts[:-1][starts[:-1] < len(ids)]] = len(model_tags)  # a sentence start: the start row
-    return table[previous, ids], targets
-
-
-def data_tagset(model_tags: Sequence[str], data: DataConfig) -> list[str]:
-    """The model's tag set as the data writes it (what :func:`to_data_ids` can give)."""
-    return list(model_tags) if model_scheme(data) == data.scheme else recode_tagset(model_tags, data.scheme)
+def training_scheme(data: DataConfig, train: Corpus) -> TagScheme:
+    """The :class:`TagScheme` of a training set: from ``data.scheme``/``data.model_scheme`` and the tags
+    (``data.tags``, else those of the training data)."""
+    tags = data.tags or sorted(set(train.tags))
+    return resolve_scheme(data.scheme, data.model_scheme, tags, train.tag_sentences())
 
 
 def corpus_format(path: Path, data: DataConfig) -> str:
@@ -100,7 +82,7 @@ def read_corpus(path: Path, data: DataConfig) -> Corpus:
     return conll_from_text(path, text, data.token_column, -1 if column is None else column)
 
 
-def make_encoder(config: Config, train: Corpus, vectors: Vectors | None = None) -> Encoder:
+def make_encoder(config: Config, train: Corpus, scheme: TagScheme, vectors: Vectors | None = None) -> Encoder:
     """Vocabulary from the training words' lookup forms, extended by the words of ``vectors`` when
     given; tags from the config or the training data; one vocabulary per configured affix."""
     features, data = config.features, config.data
@@ -108,8 +90,7 @@ def make_encoder(config: Config, train: Corpus, vectors: Vectors | None = None) 
     if vectors is not None:
         vocab = vocab.extended(vectors.words)
     if data.tags:  # train is already in the model's scheme (to_model_tags); a given tag set follows it
-        given = list(data.tags)
-        tagset = TagSet(given if model_scheme(data) == data.scheme else recode_tagset(given, "iobes"))
+        tagset = TagSet(scheme.model_tagset(data.tags))
     else:
         tagset = TagSet.from_tags(train.tags)
     names = sorted([f"prefix{n}" for n in features.prefixes] + [f"suffix{n}" for n in features.suffixes])
@@ -125,8 +106,9 @@ def make_encoder(config: Config, train: Corpus, vectors: Vectors | None = None) 
                    features.chars.width if features.chars else 3)
 
 
-def load_encoder_and_vectors(config: Config, train: Corpus) -> tuple[Encoder, Vectors | None]:
-    """The encoder and the pretrained vectors its table needs.
+def load_encoder_and_vectors(config: Config, train: Corpus, scheme: TagScheme) -> tuple[Encoder, Vectors | None]:
+    """The encoder and the pretrained vectors its table needs; ``train`` holds the tags the model learns
+    (:func:`to_model_tags` under ``scheme``).
 
     ``embeddings.extend_vocab: false``: the vocabulary is the training words and only their
     vector lines are parsed.  ``true``: every word of the vector file joins the vocabulary, so
@@ -135,11 +117,11 @@ def load_encoder_and_vectors(config: Config, train: Corpus) -> tuple[Encoder, Ve
     "0000"; the first, i.e. most frequent, word of each form keeps its vector).
     """
     if config.embeddings.path is None:
-        return make_encoder(config, train), None
+        return make_encoder(config, train, scheme), None
     if config.embeddings.extend_vocab:
         vectors = pretrained_vectors(config)
-        return make_encoder(config, train, vectors), vectors
-    encoder = make_encoder(config, train)
+        return make_encoder(config, train, scheme, vectors), vectors
+    encoder = make_encoder(config, train, scheme)
     return encoder, pretrained_vectors(config, encoder.vocab.words)
 
 
@@ -154,8 +136,10 @@ def pretrained_vectors(config: Config, forms: Collection[str] | None = None) -> 
     if not embeddings.path.exists() and embeddings.obtain:
         raise WintrainError(f"{embeddings.path}: no such vectors file; {embeddings.obtain}")
     if not data.digits:
-        return load_vectors(embeddings.path, dim=embeddings.dim, keep=forms, cache_dir=embeddings.cache_dir)
-    vectors = load_vectors(embeddings.path, dim=embeddings.dim, cache_dir=embeddings.cache_dir)
+        return load_vectors(embeddings.path, dim=embeddings.dim, keep=forms, cache_dir=embeddings.cache_dir,
+                            kernels=config.train.kernels)
+    vectors = load_vectors(embeddings.path, dim=embeddings.dim, cache_dir=embeddings.cache_dir,
+                           kernels=config.train.kernels)
     vectors = normalised_vectors(vectors, lookup_forms(vectors.words, data.lowercase, True))
     return vectors if forms is None else restricted(vectors, set(forms))
 

@@ -12,7 +12,8 @@ This module parses tags (:func:`chunk_part`), recognises chunk tag sets
 (:func:`is_chunk_tagset`), guesses the scheme of training data (:func:`infer_scheme`),
 says which tag may follow which (:func:`allowed_transitions`, :func:`allowed_ends`) and
 reads chunks out of a tag sequence (:func:`chunk_spans`) and writes them in another scheme
-(:func:`recode`, :func:`recode_tagset`, :func:`iobes_recode_table`).  The conlleval scorer in
+(:func:`recode`, :func:`recode_tagset`, :func:`iobes_recode_table`); :class:`TagScheme` is the one
+resolved reading of a model's tags (:func:`resolve_scheme`).  The conlleval scorer in
 :mod:`wintrain.evaluation.metrics` keeps its own splitting rules on purpose: it reproduces
 the Perl script literally, quirks included (a type ``0`` counts as no type, ``[``/``]``
 bracket tags, no rule for ``S``).
@@ -21,7 +22,9 @@ bracket tags, no rule for ``S``).
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -229,3 +232,81 @@ def iobes_recode_table(tags: Sequence[str], target: str) -> tuple[list[str], np.
     sentence start), exactly what :func:`recode` writes (built once per tag set)."""
     targets, table = _iobes_recode_table(tuple(tags), target)
     return list(targets), table
+
+
+@dataclass(frozen=True)
+class TagScheme:
+    """How a model's tags are read, resolved once (:func:`resolve_scheme`) and saved in its checkpoint.
+
+    ``data`` is the scheme of the data's tags — ``iob1``, ``iob2``, ``iobes``, or ``flat`` for a tag set
+    without chunk tags (POS) — and ``model`` the scheme the model learns, predicts and decodes in: the
+    data's, or ``iobes`` for IOB1/IOB2 data when ``data.model_scheme: iobes`` asks for it.  Training,
+    scoring, decoding and the ``Tagger`` all read this one object: the model's tags go back to the data's
+    scheme (:meth:`to_data_ids`) before anything is scored or returned.
+    """
+
+    data: str
+    model: str
+
+    @property
+    def chunks(self) -> bool:
+        """Whether the tags are chunk tags (entity scoring, constrained decoding, entities in output)."""
+        return self.data != "flat"
+
+    @property
+    def recoded(self) -> bool:
+        """Whether the model learns its chunk tags in another scheme than the data's."""
+        return self.model != self.data
+
+    @property
+    def scoring(self) -> str:
+        """How chunks are read when scoring: conlleval's rules for IOB1/IOB2 data, span rules for IOBES."""
+        return "iobes" if self.data == "iobes" else "conlleval"
+
+    def model_tags(self, sentence: Sequence[str]) -> list[str]:
+        """One sentence's data tags as the model learns them."""
+        return recode(sentence, self.data, self.model) if self.recoded else list(sentence)
+
+    def model_tagset(self, data_tags: Sequence[str]) -> list[str]:
+        """A tag set of the data (``data.tags``) as the model's tag set."""
+        return recode_tagset(data_tags, self.model) if self.recoded else list(data_tags)
+
+    def data_tagset(self, model_tags: Sequence[str]) -> list[str]:
+        """The model's tag set as the data writes it (what :meth:`to_data_ids` can give)."""
+        return recode_tagset(model_tags, self.data) if self.recoded else list(model_tags)
+
+    def to_data_ids(self, ids: np.ndarray, starts: np.ndarray,
+                    model_tags: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+        """Predicted ids (N,) into ``model_tags`` back in the data's scheme, sentence offsets ``starts`` (S+1,)
+        → (N,) ids into the returned tag set, :meth:`data_tagset`.  Each tag's IOB form depends only on the
+        tag before it, so this is one table lookup over the corpus (:func:`iobes_recode_table`)."""
+        if not self.recoded:
+            return ids, list(model_tags)
+        targets, table = iobes_recode_table(model_tags, self.data)
+        previous = np.empty_like(ids)
+        previous[1:] = ids[:-1]
+        previous[starts[:-1][starts[:-1] < len(ids)]] = len(model_tags)  # a sentence start: the start row
+        return table[previous, ids], targets
+
+    def to_json(self) -> str:
+        return json.dumps({"data": self.data, "model": self.model})
+
+    @classmethod
+    def from_json(cls, text: str) -> TagScheme:
+        fields = json.loads(text)
+        return cls(str(fields["data"]), str(fields["model"]))
+
+
+FLAT = TagScheme("flat", "flat")
+
+
+def resolve_scheme(scheme: str, model_scheme: str, tags: Sequence[str],
+                   training_tag_sentences: Iterable[Sequence[str]] | None = None) -> TagScheme:
+    """The :class:`TagScheme` of a tag set: :data:`FLAT` without chunk tags; else ``scheme`` (``data.scheme``),
+    with ``auto`` guessed from the tags and the training sentences (:func:`infer_scheme`), learned in IOBES when
+    ``model_scheme`` (``data.model_scheme``) is ``iobes`` and the data is IOB1/IOB2."""
+    if not is_chunk_tagset(tags):
+        return FLAT
+    data = infer_scheme(tags, training_tag_sentences) if scheme == "auto" else scheme
+    model = "iobes" if model_scheme == "iobes" and data in ("iob1", "iob2") else data
+    return TagScheme(data, model)

@@ -1,24 +1,14 @@
 """Load pre-trained word vectors from GloVe or word2vec text files (plain or gzip).
 
 GloVe lines are ``word v1 ... vd``; word2vec text files add a first line ``V d``.  The file is
-read into one reusable buffer, a chunk of complete lines at a time, and each chunk is parsed
-by one of two paths with the same result:
+read into one reusable buffer, a chunk of complete lines at a time (:class:`ChunkReader`), and
+each chunk is parsed by :func:`parse_lines`: each line is split once at its first space and the
+kept lines' number parts are parsed by a single NumPy call per chunk.  Exact per-line checks run
+only when a chunk looks wrong, so that errors can name ``file:line``.  The fast twin
+(:func:`wintrain.kernels.vectors.parse_bytes`) reads the numbers straight from the bytes.
 
-* the fast path (every chunk after the first): the separators (bytes ≤ space) are found with
-  one vectorised pass; when every line of the chunk has exactly ``d`` numbers, the words are
-  cut out and decoded in one call, and each number of the usual form ``[-]D.F`` (one integer
-  digit, at most 8 decimals) is read from the bytes with integer SIMD-within-a-register arithmetic
-  and divided once in float64 (the correctly rounded double, then float32: the values
-  ``np.loadtxt`` gives).  The few numbers of another form are converted one by one with
-  ``float``; a chunk with anything unusual (blank lines, tabs, bad UTF-8, text that is not a
-  number, many numbers of other forms) goes to the line path instead;
-* the line path (the first chunk, which finds d and a word2vec header, and any unusual one):
-  each line is split once at its first space and the kept lines' number parts are parsed by
-  a single numpy call per chunk.  Exact per-line checks run only when a chunk looks wrong, so
-  that errors can name ``file:line``.
-
-The vectors are written straight into one float32 matrix, so the peak memory is about the
-matrix, the words and one chunk.
+The vectors are written straight into one float32 matrix (:class:`MatrixBuilder`), so the peak
+memory is about the matrix, the words and one chunk.  ``cache_dir`` keeps a parsed ``.npy`` copy.
 """
 
 from __future__ import annotations
@@ -26,18 +16,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import itertools
 import os
-import re
 import warnings
 import zlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from wintrain.errors import WintrainError
+from wintrain.kernels import pick
 
 BLOCK_BYTES = 1 << 18  # bytes read per chunk: the fast path's work arrays stay in the CPU cache
 GZIP_MAGIC = b"\x1f\x8b"
@@ -79,6 +69,7 @@ def load_vectors(
     dim: int | None = None,
     keep: Collection[str] | None = None,
     cache_dir: Path | None = None,
+    kernels: str = "fast",
 ) -> Vectors:
     """Load GloVe / word2vec text vectors from ``path`` (gzip by ``.gz`` suffix or magic bytes).
 
@@ -88,6 +79,8 @@ def load_vectors(
         keep: when given, only words in ``keep`` are loaded (the others are never parsed).
         cache_dir: when given, the parsed result is stored there as ``.npy`` + words file, keyed
             by the source path, size, mtime and ``keep``, and reused while they are unchanged.
+        kernels: ``textbook`` parses every chunk of lines with :func:`parse_lines`; ``fast`` with its
+            twin :func:`wintrain.kernels.vectors.parse_bytes` (the same numbers).
 
     Returns:
         :class:`Vectors` with (V, d) float32 ``matrix``; a repeated word keeps its first vector.
@@ -96,12 +89,15 @@ def load_vectors(
         WintrainError: missing/unreadable file, not UTF-8, empty, rows of unequal length,
             a non-numeric value, or a dimension other than ``dim``.
     """
+    import wintrain.kernels.vectors  # noqa: F401  (registers the fast twin of parse_lines)
+
     path = Path(path)
     stat = _stat(path)
+    parse_chunk = pick(parse_lines, kernels)
     if cache_dir is None:
-        vectors = _parse_file(path, keep)
+        vectors = _parse_file(path, keep, parse_chunk)
     else:
-        vectors = _load_cached(path, stat, keep, Path(cache_dir))
+        vectors = _load_cached(path, stat, keep, Path(cache_dir), parse_chunk)
     _check_dim(path, vectors, dim)
     return vectors
 
@@ -151,15 +147,15 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
 
 # --------------------------------------------------------------------------- reading
 
-_PAD = 8  # b"0" bytes before the text: an 8-byte load that ends in the first number stays inside the buffer
-_SPARE = 16  # bytes kept free after the text: the aligned 8-byte word after a number's last byte exists
-_NEWLINE, _CR, _SPACE, _MINUS, _DOT, _ZERO = 10, 13, 32, 45, 46, 48
+PAD = 8  # b"0" bytes before the text: an 8-byte load that ends in the first number stays inside the buffer
+SPARE = 16  # bytes kept free after the text: the aligned 8-byte word after a number's last byte exists
+NEWLINE, ZERO = 10, 48
 
 
-class _ChunkReader:
+class ChunkReader:
     """Reads a binary stream into one reusable buffer, a chunk of complete lines at a time.
 
-    After :meth:`next_chunk`, ``buffer[_PAD:stop]`` holds whole lines, the last one ending in
+    After :meth:`next_chunk`, ``buffer[PAD:stop]`` holds whole lines, the last one ending in
     b"\\n" (a last line of the file without one is given one).  The partial line after the
     chunk moves to the front on the next call, so no view of the buffer may be kept from one
     chunk to the next.
@@ -169,16 +165,17 @@ class _ChunkReader:
         self._stream = stream
         self._block = max(1, block_bytes)
         self.buffer = self._allocate(2 * self._block)
-        self.stop = _PAD  # end of the current chunk
-        self._filled = _PAD  # end of the bytes read so far
-        self._rest = _PAD  # where the bytes after the current chunk start
+        self.stop = PAD  # end of the current chunk
+        self._filled = PAD  # end of the bytes read so far
+        self._rest = PAD  # where the bytes after the current chunk start
         self._eof = False
+        self.workspace: dict[str, Any] = {}  # work arrays a chunk parser keeps from one chunk to the next
 
     @staticmethod
     def _allocate(size: int) -> np.ndarray:
         """A buffer of at least ``size`` text bytes plus the padding, its length a multiple of 8."""
-        buffer = np.empty((_PAD + size + _SPARE + 7) // 8 * 8, np.uint8)
-        buffer[:_PAD] = _ZERO
+        buffer = np.empty((PAD + size + SPARE + 7) // 8 * 8, np.uint8)
+        buffer[:PAD] = ZERO
         return buffer
 
     def words64(self) -> np.ndarray:
@@ -189,8 +186,8 @@ class _ChunkReader:
         """Read on to the end of the next complete line(s); False at the end of the stream."""
         rest = self._filled - self._rest
         if rest:
-            self.buffer[_PAD:_PAD + rest] = self.buffer[self._rest:self._filled]
-        self._filled = self._rest = self.stop = _PAD + rest
+            self.buffer[PAD:PAD + rest] = self.buffer[self._rest:self._filled]
+        self._filled = self._rest = self.stop = PAD + rest
         while not self._eof:
             self._make_room(self._block)
             start = self._filled
@@ -203,17 +200,17 @@ class _ChunkReader:
             if last >= 0:
                 self._rest = self.stop = last + 1
                 return True
-        if self._filled == _PAD:
+        if self._filled == PAD:
             return False
         self._make_room(1)
-        self.buffer[self._filled] = _NEWLINE
+        self.buffer[self._filled] = NEWLINE
         self._filled += 1
         self._rest = self.stop = self._filled
         return True
 
     def _make_room(self, size: int) -> None:
         """Grow the buffer (keeping its bytes) so that ``size`` more bytes fit after the text."""
-        if self._filled + size + _SPARE <= len(self.buffer):
+        if self._filled + size + SPARE <= len(self.buffer):
             return
         grown = self._allocate(max(2 * len(self.buffer), self._filled + size))
         grown[:self._filled] = self.buffer[:self._filled]
@@ -221,17 +218,17 @@ class _ChunkReader:
 
     def crlf_to_lf(self) -> bool:
         """Make the chunk's CRLF line ends LF in place; False if it has none."""
-        text = self.buffer[_PAD:self.stop].tobytes()
+        text = self.buffer[PAD:self.stop].tobytes()
         if b"\r\n" not in text:
             return False
         text = text.replace(b"\r\n", b"\n")
-        self.buffer[_PAD:_PAD + len(text)] = np.frombuffer(text, np.uint8)
-        self.stop = _PAD + len(text)
+        self.buffer[PAD:PAD + len(text)] = np.frombuffer(text, np.uint8)
+        self.stop = PAD + len(text)
         return True
 
     def lines(self) -> list[bytes]:
         """The chunk's lines without their b"\\n", CRLF line ends made LF."""
-        text = self.buffer[_PAD:self.stop].tobytes()
+        text = self.buffer[PAD:self.stop].tobytes()
         if b"\r" in text:
             text = text.replace(b"\r\n", b"\n")
         lines = text.split(b"\n")
@@ -255,7 +252,7 @@ def _last_newline(buffer: np.ndarray, start: int, end: int) -> int:
 
 
 @dataclass(frozen=True)
-class _Block:
+class Block:
     """A block of file lines and where it starts; ``lines[i]`` is line ``first_line + i``."""
 
     path: Path
@@ -267,44 +264,38 @@ class _Block:
         return f"{self.path}:{self.first_line + index}"
 
 
-def _parse_file(path: Path, keep: Collection[str] | None) -> Vectors:
+def _parse_file(path: Path, keep: Collection[str] | None, parse_chunk: ChunkParser) -> Vectors:
     """Parse the whole file (no cache)."""
-    words, matrix = _read_rows(path, keep)
-    vectors = _first_occurrences(words, matrix)
-    release_freed_memory()
-    return vectors
+    words, matrix = _read_rows(path, keep, parse_chunk)
+    return _first_occurrences(words, matrix)
 
 
-def _read_rows(path: Path, keep: Collection[str] | None) -> tuple[list[str], np.ndarray]:
-    """Every kept line's word and vector, in file order (repeated words included)."""
-    wanted = None if keep is None else frozenset(word.encode("utf-8") for word in keep)
-    wanted_words = None if keep is None else frozenset(keep)
+def _read_rows(path: Path, keep: Collection[str] | None, parse_chunk: ChunkParser) -> tuple[list[str], np.ndarray]:
+    """Every kept line's word and vector, in file order (repeated words included), each chunk after the
+    first parsed by ``parse_chunk`` (:func:`parse_lines` or its fast twin)."""
+    wanted = None if keep is None else Wanted(keep)
     words: list[str] = []
-    rows: _MatrixBuilder | None = None
-    scratch = _Scratch()
+    rows: MatrixBuilder | None = None
     first_line = 1
     stream = _open_binary(path)
     try:
         with stream:
-            reader = _ChunkReader(stream, BLOCK_BYTES)
+            reader = ChunkReader(stream, BLOCK_BYTES)
             while reader.next_chunk():
-                if rows is not None:
-                    parsed = _parse_chunk(reader, rows, wanted_words, scratch)
-                    if parsed is not None:
-                        chunk_words, n_lines = parsed
-                        words.extend(chunk_words)
-                        first_line += n_lines
-                        continue
-                block = _Block(path, first_line, reader.lines())
-                first_line += len(block.lines)
-                if rows is None:
+                if rows is None:  # the first lines: the dimension (and a word2vec header)
+                    block = Block(path, first_line, reader.lines())
+                    first_line += len(block.lines)
                     dim = _find_dim(block)
                     if dim is None:
                         continue
-                    rows = _MatrixBuilder(dim, _row_estimate(path, reader.stop - _PAD, len(block.lines)))
-                block_words, values = _parse_block(block, rows.dim, wanted)
-                words.extend(block_words)
-                rows.append(values)
+                    rows = MatrixBuilder(dim, _row_estimate(path, reader.stop - PAD, len(block.lines)))
+                    block_words, values = parse_block(block, rows.dim, wanted)
+                    words.extend(block_words)
+                    rows.append(values)
+                    continue
+                chunk_words, n_lines = parse_chunk(reader, rows, wanted, Block(path, first_line, []))
+                words.extend(chunk_words)
+                first_line += n_lines
     except (OSError, EOFError, zlib.error) as error:
         raise WintrainError(
             f"{path}: cannot read the vectors file ({_reason(error)}); is it a complete file?"
@@ -312,21 +303,6 @@ def _read_rows(path: Path, keep: Collection[str] | None) -> tuple[list[str], np.
     if rows is None:
         raise WintrainError(f"{path} contains no vectors; expected lines 'word v1 ... vd' (GloVe or word2vec text)")
     return words, rows.finish()
-
-
-def release_freed_memory() -> None:
-    """Hand memory freed by the parse back to the system (glibc ``malloc_trim``).
-
-    Parsing a large text file leaves freed buffers that the C allocator would keep for the
-    process, raising the peak of everything that follows.  A no-op where glibc is not
-    available.
-    """
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _row_estimate(path: Path, chunk_bytes: int, chunk_lines: int) -> int:
@@ -342,7 +318,15 @@ def _row_estimate(path: Path, chunk_bytes: int, chunk_lines: int) -> int:
     return size * max(chunk_lines, 1) // max(chunk_bytes, 1) * 5 // 4 + 1024
 
 
-class _MatrixBuilder:
+class Wanted:
+    """The words to keep, as strings and as their UTF-8 bytes (the line path compares bytes)."""
+
+    def __init__(self, words: Collection[str]) -> None:
+        self.as_str = frozenset(words)
+        self.as_bytes = frozenset(word.encode("utf-8") for word in self.as_str)
+
+
+class MatrixBuilder:
     """The (rows, d) float32 result, written in place chunk by chunk.
 
     The reserved rows are ``np.empty`` pages that cost memory only once written; ``finish``
@@ -380,214 +364,7 @@ class _MatrixBuilder:
         return matrix
 
 
-# --------------------------------------------------------------------------- fast path
-
-_U64 = np.uint64
-_ASCII_ZEROS = _U64(0x3030303030303030)
-_HIGH_NIBBLES = _U64(0xF0F0F0F0F0F0F0F0)
-_SIXES = _U64(0x0606060606060606)
-_BYTE_PAIRS = _U64(0x00FF00FF00FF00FF)
-_BYTE_QUADS = _U64(0x0000FFFF0000FFFF)
-_OTHER_FORMS_SHARE = 32  # more than 1 in 32 numbers not of the form [-]D.F: the chunk goes to the line path
-_PLAIN_NUMBER = re.compile(rb"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
-
-
-def _parse_chunk(
-    reader: _ChunkReader, rows: _MatrixBuilder, wanted: frozenset[str] | None, scratch: _Scratch
-) -> tuple[list[str], int] | None:
-    """Parse the reader's chunk on the fast path: the kept words and the number of lines, their
-    vectors written to ``rows``; None when the chunk needs the line path."""
-    text = reader.buffer
-    separators = np.flatnonzero(text[:reader.stop] <= _SPACE)  # the padding is b"0": none there
-    layout = _line_layout(text, separators, rows.dim)
-    if layout is None:
-        if (text[separators] == _CR).any() and reader.crlf_to_lf():
-            return _parse_chunk(reader, rows, wanted, scratch)
-        return None
-    line_starts, bounds = layout
-    words = _chunk_words(text, line_starts, bounds[:, 0])
-    if words is None:
-        return None
-    if wanted is not None:
-        kept = np.fromiter(map(wanted.__contains__, words), dtype=bool, count=len(words))
-        if not kept.all():
-            bounds = bounds[kept]
-            words = list(itertools.compress(words, kept.tolist()))
-    if words and not _fast_values(text, reader.words64(), bounds, rows.space(len(words)), scratch):
-        return None
-    rows.commit(len(words))
-    return words, len(line_starts)
-
-
-def _line_layout(text: np.ndarray, separators: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Where the chunk's lines start, and the (lines, d + 1) positions of the byte after each line's
-    word and after each of its numbers; None unless every line is ``word`` + d times `` number``
-    (+ one trailing space, as word2vec writes, on every line)."""
-    codes = text[separators]
-    for width in (dim + 1, dim + 2):
-        lines, rest = divmod(len(separators), width)
-        if rest or not lines:
-            continue
-        pattern = np.full(width, _SPACE, np.uint8)
-        pattern[-1] = _NEWLINE
-        if not (codes.reshape(lines, width) == pattern).all():
-            continue
-        grid = separators.reshape(lines, width)
-        if width == dim + 2 and not (grid[:, -2] + 1 == grid[:, -1]).all():
-            return None
-        line_starts = np.empty(lines, np.intp)
-        line_starts[0] = _PAD
-        line_starts[1:] = grid[:-1, -1] + 1
-        return line_starts, grid[:, :dim + 1]
-    return None
-
-
-def _chunk_words(text: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[str] | None:
-    """The words ``text[starts[i]:ends[i]]`` decoded from UTF-8 in one call; None if one is not UTF-8."""
-    lengths = ends - starts + 1  # each word with the space after it
-    offsets = np.cumsum(lengths)
-    index = np.arange(int(offsets[-1]), dtype=np.intp)
-    offsets -= lengths
-    index += np.repeat(starts - offsets, lengths)
-    try:
-        words = text[index].tobytes().decode("utf-8").split(" ")
-    except UnicodeDecodeError:
-        return None
-    words.pop()
-    return words
-
-
-class _Scratch:
-    """Work arrays of the fast path, kept from chunk to chunk (flat, grown when needed)."""
-
-    def __init__(self) -> None:
-        self.size = 0
-
-    def reserve(self, count: int) -> None:
-        """Make every array hold at least ``count`` numbers."""
-        if count <= self.size:
-            return
-        self.size = max(count, self.size * 5 // 4)
-        self.positions = np.empty(self.size, np.intp)
-        self.ends = np.empty(self.size, np.intp)
-        self.shifts = np.empty(self.size, _U64)
-        self.low = np.empty(self.size, _U64)
-        self.high = np.empty(self.size, _U64)
-        self.chars = np.empty(self.size, np.uint8)
-        self.digits = np.empty(self.size, np.uint8)
-        self.negative = np.empty(self.size, bool)
-        self.ok = np.empty(self.size, bool)
-        self.test = np.empty(self.size, bool)
-
-
-def _fast_values(text: np.ndarray, words64: np.ndarray, bounds: np.ndarray, out: np.ndarray,
-                 scratch: _Scratch) -> bool:
-    """Write the numbers between ``bounds`` into ``out`` (lines, d) float32; False if the chunk needs
-    the line path.
-
-    A number ``[-]D.F`` with at most 8 decimals F is (D·10^8 + F·10^(8 - len(F))) / 10^8: both
-    integers are exact in float64, so the one division gives the correctly rounded double of
-    the text, as ``float`` and ``np.loadtxt`` do; then float32, and the sign bit.  F comes from
-    the 8 bytes before the number's end (two aligned words and shifts), made digits 0-9 by XOR,
-    checked, and summed by three multiply-shift steps (byte pairs, quads, halves).  Numbers of
-    other forms are flagged in ``ok`` and converted by :func:`_other_forms`.
-    """
-    lines, dim = out.shape
-    count = lines * dim
-    scratch.reserve(count)
-    shape = (lines, dim)
-    start = scratch.positions[:count].reshape(shape)
-    end = scratch.ends[:count].reshape(shape)
-    shifts = scratch.shifts[:count].reshape(shape)
-    low = scratch.low[:count].reshape(shape)
-    high = scratch.high[:count].reshape(shape)
-    chars = scratch.chars[:count].reshape(shape)
-    digit = scratch.digits[:count].reshape(shape)
-    negative = scratch.negative[:count].reshape(shape)
-    ok = scratch.ok[:count].reshape(shape)
-    test = scratch.test[:count].reshape(shape)
-
-    np.add(bounds[:, :-1], 1, out=start)
-    np.subtract(bounds[:, 1:], 8, out=end)
-    # [-] D . : the sign, the integer digit, the point
-    np.take(text, start, out=chars, mode="clip")
-    np.equal(chars, _MINUS, out=negative)
-    start += negative
-    np.take(text, start, out=digit, mode="clip")
-    digit -= np.uint8(_ZERO)
-    np.less_equal(digit, 9, out=ok)
-    start += 1
-    np.take(text, start, out=chars, mode="clip")
-    np.equal(chars, _DOT, out=test)
-    ok &= test
-    # the decimals: 1 + their number is end - start; they are moved right by 72 - 8 (1 + decimals) bits
-    moves = start.view(_U64)
-    np.subtract(bounds[:, 1:], start, out=start)
-    moves <<= _U64(3)
-    np.subtract(_U64(72), moves, out=moves)
-    np.less_equal(moves, _U64(64), out=test)  # 0-8 decimals ("5." is 5)
-    ok &= test
-    # the 8 bytes before the end, from the two aligned words they straddle
-    np.bitwise_and(end, 7, out=shifts.view(np.intp))
-    shifts <<= _U64(3)
-    end >>= 3
-    np.take(words64, end, out=low, mode="clip")
-    end += 1
-    np.take(words64, end, out=high, mode="clip")
-    low >>= shifts
-    np.subtract(_U64(64), shifts, out=shifts)
-    high <<= shifts
-    low |= high
-    # keep the decimals, moved to the low bytes (first decimal in byte 0), as digit values 0-9
-    low ^= _ASCII_ZEROS
-    low >>= moves
-    np.add(low, _SIXES, out=shifts)
-    shifts |= low
-    shifts &= _HIGH_NIBBLES
-    np.equal(shifts, _U64(0), out=test)
-    ok &= test
-    # 8 digits (most significant in byte 0) to their value
-    low *= _U64(10 * 256 + 1)
-    low >>= _U64(8)
-    low &= _BYTE_PAIRS
-    low *= _U64(100 * 65536 + 1)
-    low >>= _U64(16)
-    low &= _BYTE_QUADS
-    low *= _U64(10000 * 2**32 + 1)
-    low >>= _U64(32)
-    np.multiply(digit, _U64(10**8), out=shifts)
-    low += shifts
-    value = high.view(np.float64)
-    np.divide(low.view(np.int64), 1e8, out=value)  # < 10^9: as int64, a faster conversion
-    np.copyto(shifts, negative)
-    shifts <<= _U64(63)
-    high |= shifts  # the sign bit: -x exactly, and -0.0 for "-0.0"
-    np.copyto(out, value, casting="same_kind")
-    if ok.all():
-        return True
-    return _other_forms(text, bounds, out, np.flatnonzero(~ok))
-
-
-def _other_forms(text: np.ndarray, bounds: np.ndarray, out: np.ndarray, others: np.ndarray) -> bool:
-    """Convert the numbers ``others`` (flat indices) that are not ``[-]D.F`` one by one with ``float``
-    (the same correctly rounded double as ``np.loadtxt``); False if one is not a plain decimal
-    number or there are too many of them."""
-    dim = out.shape[1]
-    if len(others) * _OTHER_FORMS_SHARE > out.size:
-        return False
-    values = []
-    for flat in others.tolist():
-        line, column = divmod(flat, dim)
-        token = text[bounds[line, column] + 1:bounds[line, column + 1]].tobytes()
-        if not _PLAIN_NUMBER.fullmatch(token):
-            return False
-        values.append(float(token))
-    with np.errstate(over="ignore"):  # beyond float32: inf, as np.loadtxt gives
-        np.put(out, others, np.array(values, np.float64))
-    return True
-
-
-def _find_dim(block: _Block) -> int | None:
+def _find_dim(block: Block) -> int | None:
     """d from the first non-blank line of the file (blanking a word2vec header in place).
 
     Also drops a UTF-8 BOM; returns None if the block is all blank.
@@ -611,7 +388,7 @@ def _find_dim(block: _Block) -> int | None:
     return None
 
 
-def _dim_after_header(block: _Block, header_index: int, dim: int) -> int:
+def _dim_after_header(block: Block, header_index: int, dim: int) -> int:
     """Check a word2vec header's d against the next line when it is in the same block."""
     following = [line for line in block.lines[header_index + 1:header_index + 2] if line.strip()]
     if dim < 1:
@@ -625,14 +402,28 @@ def _dim_after_header(block: _Block, header_index: int, dim: int) -> int:
     return dim
 
 
-def _parse_block(block: _Block, dim: int, wanted: frozenset[bytes] | None) -> tuple[list[str], np.ndarray]:
-    """Return the kept words of a block and their (n, d) float32 vectors."""
-    words, numbers = _split_rows(block.lines, wanted)
+def parse_lines(reader: ChunkReader, rows: MatrixBuilder, wanted: Wanted | None, where: Block) -> tuple[list[str], int]:
+    """Parse the reader's chunk of complete lines: each line is split at its first space into its word and
+    its numbers, and the kept lines' numbers are read by NumPy's text parser; malformed lines are named
+    ``file:line``.  The vectors go into ``rows``; returns the kept words and the number of lines.
+    ``where`` gives the file and the first line's number (its ``lines`` are unused)."""
+    block = Block(where.path, where.first_line, reader.lines())
+    words, values = parse_block(block, rows.dim, wanted)
+    rows.append(values)
+    return words, len(block.lines)
+
+
+ChunkParser = Callable[[ChunkReader, MatrixBuilder, "Wanted | None", Block], tuple[list[str], int]]
+
+
+def parse_block(block: Block, dim: int, wanted: Wanted | None) -> tuple[list[str], np.ndarray]:
+    """Return the kept words of a block of lines and their (n, d) float32 vectors."""
+    words, numbers = _split_rows(block.lines, None if wanted is None else wanted.as_bytes)
     if numbers and numbers[0].endswith(b" "):  # word2vec writes a trailing space
         numbers = [row.rstrip(b" ") for row in numbers]
     values = _parse_matrix(b"\n".join(numbers), len(numbers), dim)
     if values is None:
-        words, numbers = _checked_rows(block, dim, wanted)
+        words, numbers = _checked_rows(block, dim, None if wanted is None else wanted.as_bytes)
         values = _parse_numbers(b"\n".join(numbers), len(numbers) * dim)
         if values is None:
             raise WintrainError(f"{block.where(0)}: cannot parse the vector values from this line on; check the file")
@@ -672,7 +463,7 @@ def _parse_numbers(text: bytes, expected: int) -> np.ndarray | None:
     return values if values.size == expected else None
 
 
-def _checked_rows(block: _Block, dim: int, wanted: frozenset[bytes] | None) -> _Rows:
+def _checked_rows(block: Block, dim: int, wanted: frozenset[bytes] | None) -> _Rows:
     """The slow, exact path: skip blank lines and raise on the first malformed kept line."""
     words: list[bytes] = []
     numbers: list[bytes] = []
@@ -688,7 +479,7 @@ def _checked_rows(block: _Block, dim: int, wanted: frozenset[bytes] | None) -> _
     return words, numbers
 
 
-def _check_row(block: _Block, index: int, values: list[bytes], dim: int) -> None:
+def _check_row(block: Block, index: int, values: list[bytes], dim: int) -> None:
     """Raise if a line does not hold exactly d numbers."""
     if len(values) != dim:
         raise WintrainError(
@@ -701,7 +492,7 @@ def _check_row(block: _Block, index: int, values: list[bytes], dim: int) -> None
     raise WintrainError(f"{block.where(index)}: {_show(bad)} is not a number; fix or remove the line")
 
 
-def _decode_words(block: _Block, words: list[bytes]) -> list[str]:
+def _decode_words(block: Block, words: list[bytes]) -> list[str]:
     """Decode a block's words from UTF-8 in one call; name the line of the first bad word."""
     if not words:
         return []
@@ -766,13 +557,14 @@ def _keep_digest(keep: Collection[str] | None) -> str:
     return hashlib.sha256(joined.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
-def _load_cached(path: Path, stat: os.stat_result, keep: Collection[str] | None, cache_dir: Path) -> Vectors:
+def _load_cached(path: Path, stat: os.stat_result, keep: Collection[str] | None, cache_dir: Path,
+                 parse_chunk: ChunkParser) -> Vectors:
     """Reuse the cached parse of ``path`` if present, else parse and store it."""
     files = _CacheFiles.for_source(cache_dir, path, stat, keep)
     cached = _read_cache(files)
     if cached is not None:
         return cached
-    vectors = _parse_file(path, keep)
+    vectors = _parse_file(path, keep, parse_chunk)
     _write_cache(files, vectors, cache_dir)
     return vectors
 
@@ -782,8 +574,7 @@ def _read_cache(files: _CacheFiles) -> Vectors | None:
 
     The matrix is memory-mapped read-only: rows are read from the page cache as they are used,
     so loading a cached 400k-word file costs little more than making its words (read as bytes
-    and decoded in one call: a third faster than text-mode reading, and exact, with no newline
-    translation)."""
+    and decoded in one call: exact, with no newline translation)."""
     try:
         matrix = np.load(files.matrix, allow_pickle=False, mmap_mode="r")
         text = files.words.read_bytes().decode("utf-8")

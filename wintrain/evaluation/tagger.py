@@ -33,11 +33,12 @@ import numpy as np
 from wintrain.checkpoint import Checkpoint, load_checkpoint
 from wintrain.config import TAG_FIELDS
 from wintrain.data.conllu import conllu_forms, replace_field
-from wintrain.data.load import data_tagset, model_scheme, to_data_ids
+from wintrain.data.load import corpus_format
 from wintrain.data.reader import read_lines, read_utf8, sentence_starts, split_at
-from wintrain.data.tags import chunk_spans, is_chunk_tagset
+from wintrain.data.tags import chunk_spans
 from wintrain.data.tokenize import Token, tokenize_sentences
 from wintrain.errors import WintrainError
+from wintrain.evaluation.decode import resolve_decode
 from wintrain.evaluation.evaluate import predict_ids
 from wintrain.nn.ensemble import Model
 
@@ -76,31 +77,33 @@ def whitespace_tokens(text: str) -> list[Token]:
 
 
 class Tagger:
-    """A checkpoint ready to tag: the rebuilt model, its encoder and its decoding settings."""
+    """A checkpoint ready to tag: the rebuilt model, its encoder, its tag scheme and its decoder.
 
-    def __init__(self, checkpoint: Checkpoint, decode: str | None = None, max_sentence_tokens: int = 100) -> None:
+    ``kernels`` picks the textbook nodes or their fast twins (:mod:`wintrain.kernels`): the tags are the
+    same up to float rounding."""
+
+    def __init__(self, checkpoint: Checkpoint, decode: str | None = None, max_sentence_tokens: int = 100,
+                 kernels: str = "fast") -> None:
         self.checkpoint = checkpoint
-        self.model: Model = checkpoint.build()
-        self.decode = decode or checkpoint.config.evaluation.decode
+        self.kernels = kernels
+        self.model: Model = checkpoint.build(kernels)
+        self.tag_scheme = checkpoint.scheme
+        self.decode = resolve_decode(decode or checkpoint.config.evaluation.decode, self.model.sentence_level,
+                                     self.tag_scheme.chunks)
         self.max_sentence_tokens = max_sentence_tokens
-        tags = checkpoint.encoder.tagset.tags
-        data = checkpoint.config.data
-        self.scheme = data.scheme if is_chunk_tagset(tags) else None  # of the tags it returns: the data's
-        if self.scheme == "auto":
-            self.scheme = "iob2"
-        self._model_scheme = model_scheme(data) if self.scheme is not None else "iob2"  # of the tags it predicts
+        self.scheme = self.tag_scheme.data if self.tag_scheme.chunks else None  # of the tags it returns: the data's
         self._model_lock = threading.Lock()
         self._tag_names = np.array(self.tags, dtype=object)  # data tag id → tag string, for one gather
 
     @classmethod
-    def load(cls, path: str | Path, decode: str | None = None) -> Tagger:
+    def load(cls, path: str | Path, decode: str | None = None, kernels: str = "fast") -> Tagger:
         """Load a checkpoint written by training (``best.npz`` or ``last.npz``)."""
-        return cls(load_checkpoint(path), decode)
+        return cls(load_checkpoint(path), decode, kernels=kernels)
 
     @property
     def tags(self) -> list[str]:
         """The tags it returns (the data's; a model that learned IOBES predicts them in IOBES)."""
-        return data_tagset(self.checkpoint.encoder.tagset.tags, self.checkpoint.config.data)
+        return self.tag_scheme.data_tagset(self.checkpoint.encoder.tagset.tags)
 
     # ------------------------------------------------------------------ tagging
     def tag_ids(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
@@ -110,9 +113,8 @@ class Tagger:
         if len(encoded) == 0:
             return np.zeros(0, dtype=np.int64)
         with self._model_lock:
-            ids = predict_ids(self.model, encoder, encoded, encoded.sentence_starts,
-                              config.train.eval_batch_size, self.decode, self._model_scheme)
-        return to_data_ids(ids, encoded.sentence_starts, encoder.tagset.tags, config.data)[0]
+            return predict_ids(self.model, encoder, encoded, self.tag_scheme, self.decode,
+                               config.train.eval_batch_size, self.kernels)
 
     def tag_tokens(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """Tags of pre-tokenized sentences: one list of tags per sentence.
@@ -146,9 +148,11 @@ class Tagger:
         """The CoNLL-U field predictions go into: ``field``, else the one the model was trained on."""
         if field is not None:
             return field
-        trained = self.checkpoint.config.data.tag_column
-        if isinstance(trained, str):
-            return trained
+        data = self.checkpoint.config.data
+        if isinstance(data.tag_column, str):
+            return data.tag_column
+        if data.tag_column is None and corpus_format(data.train, data) == "conllu":
+            return "upos"  # a CoNLL-U training file's default field
         raise WintrainError(
             "this model was trained on CoNLL columns, not a CoNLL-U field: choose the field its tags go "
             f"into with --field ({', '.join(TAG_FIELDS)})"
@@ -218,6 +222,7 @@ def predict_source(
     field: str | None = None,
     decode: str | None = None,
     stdin: IO[bytes] | None = None,
+    kernels: str = "fast",
 ) -> str:
     """``wintrain predict``: tag ``source`` (a text file, ``-`` for ``stdin``, or a CoNLL-U file whose
     FORMs are tagged as they are) and return it in ``output_format`` (text, json, conll, conllu).
@@ -225,7 +230,7 @@ def predict_source(
     CoNLL-U in and CoNLL-U out writes the file back with only ``field`` replaced, byte for byte
     otherwise; any other input gets CoNLL-U made from its tokens.
     """
-    tagger = Tagger.load(checkpoint, decode)
+    tagger = Tagger.load(checkpoint, decode, kernels)
     path = None if source == "-" else Path(source)
     if path is not None and path.name.removesuffix(".gz").endswith(".conllu"):
         text = read_utf8(path)

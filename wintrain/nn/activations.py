@@ -1,6 +1,6 @@
 """Nonlinearities, each a graph node: forward f(z), backward dz = dout · f'(z).
 
-All take and return z: (B, n).  Built by name from :data:`ACTIVATIONS`; ``units`` (n) and
+All take and return z: (B, n).  Built by name from :data:`ACTIVATIONS`; ``size`` (n) and
 ``dtype`` are supplied by the model, the other arguments are the config's parameters.
 """
 
@@ -20,8 +20,8 @@ class Activation(Layer):
     """Base class; subclasses define ``forward`` and ``backward``.  ``name`` (e.g. ``hidden1.prelu``)
     prefixes the names of an activation's own parameters."""
 
-    def __init__(self, units: int, dtype: np.dtype, name: str = "act") -> None:
-        self.units = units
+    def __init__(self, size: int, dtype: np.dtype, name: str = "act") -> None:
+        self.size = size
         self.dtype = np.dtype(dtype)
         self.name = name
 
@@ -92,8 +92,8 @@ class ReLU(Activation):
 class LeakyReLU(Activation):
     """leaky_relu(z) = z for z > 0, α·z otherwise; derivative 1 or α."""
 
-    def __init__(self, units: int, dtype: np.dtype, name: str = "act", alpha: float = 0.01) -> None:
-        super().__init__(units, dtype, name)
+    def __init__(self, size: int, dtype: np.dtype, name: str = "act", alpha: float = 0.01) -> None:
+        super().__init__(size, dtype, name)
         self.alpha = alpha
 
     def forward(self, z: np.ndarray, train: bool = False) -> np.ndarray:
@@ -112,9 +112,9 @@ class PReLU(Activation):
     ∂/∂z = 1 or α_j;  ∂L/∂α_j = Σ_batch dout·z over the entries with z ≤ 0.
     """
 
-    def __init__(self, units: int, dtype: np.dtype, name: str = "act", alpha: float = 0.25) -> None:
-        super().__init__(units, dtype, name)
-        self.alpha = Parameter(f"{name}.alpha", np.full(units, alpha, dtype=dtype), decay=False)
+    def __init__(self, size: int, dtype: np.dtype, name: str = "act", alpha: float = 0.25) -> None:
+        super().__init__(size, dtype, name)
+        self.alpha = Parameter(f"{name}.alpha", np.full(size, alpha, dtype=dtype), decay=False)
 
     def parameters(self) -> list[Parameter]:
         return [self.alpha]
@@ -134,8 +134,8 @@ class PReLU(Activation):
 class ELU(Activation):
     """elu(z) = z for z > 0, α(e^z − 1) otherwise; derivative 1 or α·e^z (= elu(z) + α)."""
 
-    def __init__(self, units: int, dtype: np.dtype, name: str = "act", alpha: float = 1.0) -> None:
-        super().__init__(units, dtype, name)
+    def __init__(self, size: int, dtype: np.dtype, name: str = "act", alpha: float = 1.0) -> None:
+        super().__init__(size, dtype, name)
         self.alpha = alpha
 
     def forward(self, z: np.ndarray, train: bool = False) -> np.ndarray:

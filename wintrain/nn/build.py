@@ -13,8 +13,9 @@ from wintrain.data.dataset import Encoder
 from wintrain.data.vectors import Vectors
 from wintrain.data.vocab import Vocab
 from wintrain.errors import WintrainError
+from wintrain.kernels import pick
 from wintrain.nn.chars import CharCNN
-from wintrain.nn.ensemble import Ensemble, Model
+from wintrain.nn.ensemble import Ensemble, Model, member_prefix
 from wintrain.nn.init import INITIALIZERS
 from wintrain.nn.model import FeatureTable, ModelSpec, WindowClassifier
 
@@ -76,7 +77,8 @@ def model_spec(config: Config, n_classes: int) -> ModelSpec:
     )
 
 
-def char_cnn(config: Config, encoder: Encoder, rng: np.random.Generator, dtype: DTypeLike) -> CharCNN | None:
+def char_cnn(config: Config, encoder: Encoder, rng: np.random.Generator, dtype: DTypeLike,
+             kernels: str = "fast") -> CharCNN | None:
     """The character convolution of ``features.chars`` (None when off): character embeddings
     U(−0.1, 0.1) (the ``<pad>`` row zero), filters W (width·dim, filters) initialised like the
     model's weights (``model.init``, fan-in width·dim), biases zero."""
@@ -87,7 +89,7 @@ def char_cnn(config: Config, encoder: Encoder, rng: np.random.Generator, dtype: 
     weight_init = INITIALIZERS.build(config.model.init.name, config.model.init.params, config.where("model.init"))
     weight = weight_init((settings.width * settings.dim, settings.filters), rng, dtype)
     bias = np.zeros(settings.filters, dtype=dtype)
-    return CharCNN(table, weight, bias, settings.width)
+    return pick(CharCNN, kernels)(table, weight, bias, settings.width)
 
 
 def build_model(
@@ -96,21 +98,28 @@ def build_model(
     rng: np.random.Generator,
     vectors: Vectors | None = None,
     dtype: np.dtype | type = np.float32,
+    kernels: str | None = None,
 ) -> tuple[Model, TableCoverage]:
     """The configured model with freshly initialised parameters (pretrained word vectors copied in):
     one network, or with ``model.ensemble: K`` an ensemble of K networks initialised one after
-    the other from ``rng``."""
+    the other from ``rng``.  ``kernels`` (default ``train.kernels``) picks the textbook nodes or
+    their fast twins."""
+    kernels = kernels or config.train.kernels
+    count = config.model.ensemble
     members: list[WindowClassifier] = []
-    for _ in range(config.model.ensemble):
-        member, coverage = build_network(config, encoder, rng, vectors, dtype)
+    for index in range(count):
+        prefix = member_prefix(index) if count > 1 else ""
+        member, coverage = build_network(config, encoder, rng, vectors, dtype, kernels, prefix)
         members.append(member)
     return (members[0] if len(members) == 1 else Ensemble(members)), coverage
 
 
 def build_network(
-    config: Config, encoder: Encoder, rng: np.random.Generator, vectors: Vectors | None, dtype: np.dtype | type
+    config: Config, encoder: Encoder, rng: np.random.Generator, vectors: Vectors | None, dtype: np.dtype | type,
+    kernels: str = "fast", prefix: str = "",
 ) -> tuple[WindowClassifier, TableCoverage]:
-    """One window network of the config, freshly initialised from ``rng``."""
+    """One window network of the config, freshly initialised from ``rng``, its parameter names
+    starting with ``prefix``."""
     words, coverage = word_table(encoder.vocab, vectors, config.embeddings.dim, config, rng)
     dense = config.embeddings.dense_updates
     features = [FeatureTable("word", words, config.embeddings.trainable, dense)]
@@ -122,9 +131,10 @@ def build_network(
         table = small_tables((size, dims.get(name, config.features.affix_dim)), rng, np.float32)
         table[0] = 0.0  # <pad>
         features.append(FeatureTable(name, table, True, dense))
-    chars = char_cnn(config, encoder, rng, dtype)
+    chars = char_cnn(config, encoder, rng, dtype, kernels)
     try:
-        model = WindowClassifier(model_spec(config, len(encoder.tagset)), features, rng, dtype, chars)
+        model = WindowClassifier(model_spec(config, len(encoder.tagset)), features, rng, dtype, chars, kernels,
+                                 prefix)
     except WintrainError as error:
         raise WintrainError(f"{config.source or 'config'}: {error}") from None
     return model, coverage

@@ -13,7 +13,11 @@ members' scores (and an sll ensemble decodes with the mean of their transitions)
 Each member's gradient is therefore 1/K of the gradient of its own J_k.  Adam and RMSprop are
 invariant to that scale (up to their ε), and Adagrad too when its accumulator starts at 0;
 plain SGD takes steps K times smaller than one model would at the same ``optimizer.lr``.
-``optimizer.clip_norm`` bounds each member's own gradient (the trainer clips member by member).
+``optimizer.clip_norm`` bounds each member's own gradient (the trainer clips network by network).
+
+A :class:`WindowClassifier` and an :class:`Ensemble` offer the same small protocol (:data:`Model`):
+``networks``, ``parameters()``, ``data_loss``, ``loss_and_grads``, ``state``/``load_state``,
+``sentence_level``, ``l2``; whatever needs the networks themselves iterates ``model.networks``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from wintrain.data.dataset import Feature, FeatureBatch
+from wintrain.data.dataset import FeatureBatch
 from wintrain.nn.layers import Parameter
 from wintrain.nn.model import ModelSpec, WindowClassifier
 from wintrain.nn.sll import SentenceLoss
@@ -34,7 +38,8 @@ def member_prefix(index: int) -> str:
 
 
 class MeanPenalty:
-    """The members' L2 terms averaged: (1/K)·Σ_k λ·Σθ_k²  (same interface as :class:`~wintrain.nn.layers.L2Penalty`)."""
+    """The members' L2 terms averaged: (1/K)·Σ_k λ·Σθ_k²  (the forward of :class:`~wintrain.nn.layers.L2Penalty`;
+    each member's own term does its backward inside its ``loss_and_grads``)."""
 
     def __init__(self, members: list[WindowClassifier]) -> None:
         self.members = members
@@ -45,24 +50,25 @@ class MeanPenalty:
 
 
 class Ensemble:
-    """K :class:`WindowClassifier` members with one interface: the parameters of all of them,
-    the mean loss, the mean scores.  Parameter names carry the member's prefix (``member2.hidden1.W``)."""
+    """K :class:`WindowClassifier` networks with one interface: the parameters of all of them, the mean
+    loss, the mean scores.  Build the members with their :func:`member_prefix` (``member2.hidden1.W``)."""
 
     def __init__(self, members: list[WindowClassifier]) -> None:
         if len(members) < 2:
             raise ValueError("an ensemble needs at least two members")
+        names = [param.name for member in members for param in member.named_arrays()]
+        if len(set(names)) != len(names):
+            raise ValueError("the members' parameters share names: build member k with prefix=member_prefix(k)")
         self.members = members
         self.spec: ModelSpec = members[0].spec
         self.dtype = members[0].dtype
-        for index, member in enumerate(members):
-            prefix = member_prefix(index)
-            for param in _all_parameters(member):
-                param.name = prefix + param.name
         self.l2 = MeanPenalty(members)
         self._scale = self.dtype.type(1.0 / len(members))
-        # what 1/K scales after each member's backward pass: its flat buffer and its other (sparse) gradients
-        self._scaled = [([member.flat.parameter] if member.flat is not None else [])
-                        + [p for p in member.parameters() if p.flat is None] for member in members]
+        self._blocks = [member.gradient_blocks() for member in members]  # what 1/K scales, member by member
+
+    @property
+    def networks(self) -> list[WindowClassifier]:
+        return self.members
 
     @property
     def sentence_level(self) -> bool:
@@ -87,16 +93,12 @@ class Ensemble:
         """(J, data loss) averaged over the members, and ∂J/∂θ in every parameter's ``grad``:
         each member's own gradient times 1/K.  Shapes as in :meth:`WindowClassifier.loss_and_grads`."""
         total, data = 0.0, 0.0
-        for member, scaled in zip(self.members, self._scaled):
+        for member, blocks in zip(self.members, self._blocks):
             loss, data_loss = member.loss_and_grads(feature_ids, targets, train, lengths)
             total, data = total + loss, data + data_loss
-            for param in scaled:
-                param.grad *= self._scale
+            for block in blocks:
+                block.grad *= self._scale
         return total / len(self.members), data / len(self.members)
-
-    def predict_scores(self, features: list[Feature], batch_size: int = 8192) -> np.ndarray:
-        """The members' logits averaged.  → (N, C)."""
-        return mean_scores(self, lambda member: member.predict_scores(features, batch_size))
 
     def state(self) -> dict[str, np.ndarray]:
         """Every member's arrays, by their prefixed names."""
@@ -117,34 +119,24 @@ Model = WindowClassifier | Ensemble
 """A model the trainer, the checkpoints and the evaluation handle alike."""
 
 
-def mean_scores(ensemble: Ensemble, scores_of: Callable[[WindowClassifier], np.ndarray]) -> np.ndarray:
-    """(1/K)·Σ_k scores_of(member k), summed in place in the members' dtype.  → (N, C)."""
-    scores = scores_of(ensemble.members[0])
-    for member in ensemble.members[1:]:
-        scores += scores_of(member)
-    return scores * ensemble.dtype.type(1.0 / len(ensemble.members))
+def mean_scores(model: Model, scores_of: Callable[[WindowClassifier], np.ndarray]) -> np.ndarray:
+    """(1/K)·Σ_k scores_of(network k), summed in place in the networks' dtype; one network's own scores.  → (N, C)."""
+    networks = model.networks
+    scores = scores_of(networks[0])
+    if len(networks) == 1:
+        return scores
+    for network in networks[1:]:
+        scores += scores_of(network)
+    return scores * model.dtype.type(1.0 / len(networks))
 
 
-def mean_transitions(members: list[WindowClassifier]) -> tuple[np.ndarray, np.ndarray] | None:
-    """The mean transitions (C, C) and initial scores (C,) of sll models (None when they are not sll)."""
-    losses = [member.loss for member in members]
+def mean_transitions(model: Model) -> tuple[np.ndarray, np.ndarray] | None:
+    """The mean transitions (C, C) and initial scores (C,) of sll networks (None when they are not sll)."""
+    losses = [network.loss for network in model.networks]
     if not all(isinstance(loss, SentenceLoss) for loss in losses):
         return None
-    sll = [loss.sll for loss in losses if isinstance(loss, SentenceLoss)]
+    sll = [loss for loss in losses if isinstance(loss, SentenceLoss)]
     if len(sll) == 1:
         return sll[0].transitions.value, sll[0].initial.value
-    return (np.mean([s.transitions.value for s in sll], axis=0).astype(members[0].dtype),
-            np.mean([s.initial.value for s in sll], axis=0).astype(members[0].dtype))
-
-
-def members_of(model: Model) -> list[WindowClassifier]:
-    """The networks of ``model``: its members, or the model itself."""
-    return model.members if isinstance(model, Ensemble) else [model]
-
-
-def _all_parameters(model: WindowClassifier) -> list[Parameter]:
-    """Trainable parameters, frozen embedding tables and the flat buffer: every named array."""
-    params = model.parameters() + [e.table for e in model.embeddings]
-    if model.flat is not None:
-        params.append(model.flat.parameter)
-    return list({id(p): p for p in params}.values())
+    return (np.mean([s.transitions.value for s in sll], axis=0).astype(model.dtype),
+            np.mean([s.initial.value for s in sll], axis=0).astype(model.dtype))

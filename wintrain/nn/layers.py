@@ -1,17 +1,23 @@
-"""The nodes of the computation graph.
+"""The nodes of the computation graph, in their textbook form.
 
-Each node is a small class with ``forward`` and ``backward``.  ``forward`` keeps in
-``self.cache`` exactly what ``backward`` needs; ``backward`` takes the gradient of the loss
-with respect to the node's output and returns the gradient with respect to its input,
-writing the gradients of its own parameters into ``Parameter.grad`` — so an optimizer needs
-nothing but the list of parameters.
+Each node is a small class with ``forward`` and ``backward``.  ``forward`` keeps in ``self.cache``
+exactly what ``backward`` needs; ``backward`` takes the gradient of the loss with respect to the node's
+output and returns the gradient with respect to its input, writing the gradients of its own parameters
+into ``Parameter.grad`` — so an optimizer needs nothing but the list of parameters.
 
-Shapes use B = batch size, w = window size, d = embedding dimension, C = number of tags.
+**Gradients are written in place** (``grad[...] = …`` or ``out=grad``), never by rebinding
+``param.grad`` to a new array: the fast kernels lay the dense parameters of a network end to end in one
+buffer (:class:`wintrain.kernels.layers.FlatParameters`) whose slices *are* the parameters' ``value`` and
+``grad``, and the fast optimizers read the gradients there; they check this at every step.  Only a
+sparse gradient (an embedding table's ``rows`` and their ``grad``) is set anew each batch.
+
+Shapes use B = batch size, w = window size, d = embedding dimension, C = number of tags.  The fast
+twins of these nodes (:mod:`wintrain.kernels.layers`) compute the same numbers with less work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -22,8 +28,10 @@ class Parameter:
 
     Dense parameters have ``grad`` of the same shape as ``value``.  A sparse parameter (an
     embedding table) gets a gradient only for the rows a batch used: ``rows`` (U,) holds the
-    distinct row ids and ``grad`` (U, d) their gradients; all other rows have zero gradient.
-    ``decay`` says whether the L2 term includes it (weight matrices yes, biases no).
+    distinct row ids in increasing order and ``grad`` (U, d) their gradients; all other rows have
+    zero gradient.  ``decay`` says whether the L2 term includes it (weight matrices yes, biases no).
+    ``flat`` is the fast kernels' buffer that this parameter's ``value`` and ``grad`` are views of, when
+    it is laid out in one (:class:`wintrain.kernels.layers.FlatParameters`); None in the textbook form.
     """
 
     def __init__(self, name: str, value: np.ndarray, decay: bool = False, sparse: bool = False) -> None:
@@ -33,7 +41,7 @@ class Parameter:
         self.sparse = sparse
         self.rows: np.ndarray | None = None
         self.grad: np.ndarray = np.zeros((0,) + value.shape[1:], value.dtype) if sparse else np.zeros_like(value)
-        self.flat: FlatParameters | None = None  # the buffer this parameter's value and grad are views of
+        self.flat: Any = None
 
     @property
     def size(self) -> int:
@@ -52,45 +60,14 @@ class Parameter:
         return f"Parameter({self.name!r}, shape={self.value.shape}, dtype={self.value.dtype})"
 
 
-class FlatParameters:
-    """Dense parameters laid end to end in one array, their gradients in another.
-
-    Each member's ``value`` and ``grad`` become views into the two buffers (layers write their
-    gradients in place, so nothing else changes), and an optimizer updates all of them with one
-    NumPy call per operation instead of one per parameter: for the reference model that is 12
-    calls over 52,009 numbers instead of 48 calls over four arrays.  ``members`` lists each
-    parameter with its ``slice`` of the buffers.
-    """
-
-    def __init__(self, params: list[Parameter], name: str = "dense") -> None:
-        if not params:
-            raise ValueError("no parameters to lay out")
-        dtype = params[0].value.dtype
-        total = sum(p.size for p in params)
-        self.value = np.empty(total, dtype)
-        self.grad = np.zeros(total, dtype)
-        self.members: list[tuple[Parameter, slice]] = []
-        offset = 0
-        for param in params:
-            if param.sparse or param.value.dtype != dtype:
-                raise ValueError(f"{param.name}: only dense parameters of one dtype share a buffer")
-            part = slice(offset, offset + param.size)
-            self.value[part] = param.value.reshape(-1)
-            param.value = self.value[part].reshape(param.value.shape)
-            param.grad = self.grad[part].reshape(param.value.shape)
-            param.flat = self
-            self.members.append((param, part))
-            offset = part.stop
-        self.parameter = Parameter(name, self.value)
-        self.parameter.grad = self.grad
-
-
 class Layer:
     """Base class of a graph node: ``forward(input, train)`` caches what ``backward(dout)`` needs.
 
     Inputs and outputs are arrays for most nodes (ids for lookups, a list of id arrays for the
-    window, a float for a loss), so the base class leaves their types open."""
+    window, a float for a loss), so the base class leaves their types open.  ``name`` is how the
+    node is shown (``hidden1``, ``hidden1.tanh``); parameter names start with it."""
 
+    name: str = ""
     cache: Any = None
 
     def parameters(self) -> list[Parameter]:
@@ -104,55 +81,31 @@ class Layer:
 
 
 def scatter_rows(ids: np.ndarray, values: np.ndarray, table_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Sum the rows of ``values`` that share an id, without ``np.add.at``.
+    """Sum the rows of ``values`` that share an id: the gradient of a table lookup.
 
-    ids: (n,) integer row ids; values: (n, d).  Returns (rows (U,), sums (U, d)) with the
-    distinct ids in increasing order.  The ids are sorted (as uint16 — NumPy radix-sorts those —
-    when the table has at most 65,536 rows, ``table_rows``), which makes the rows of each id
-    one run.  Most words of a batch occur once or twice (Zipf), and ``np.add.reduceat`` pays
-    about 0.2 µs per run, so the first two rows of every run are added with two vectorised
-    passes and only the runs longer than two reach ``reduceat`` for the rest: about a third of
-    the time of ``reduceat`` over every run.  When there are few runs (characters), plain
-    ``reduceat`` is cheaper.  The sums are the same up to float rounding.
+    ids: (n,) integer row ids; values: (n, d).  Returns (rows (U,), sums (U, d)) with the distinct
+    ids in increasing order: ``sums[k] = Σ_{i: ids[i] = rows[k]} values[i]``, accumulated with
+    ``np.add.at`` (which, unlike ``sums[inverse] += values``, adds every repeated id).
+    ``table_rows`` (the table's size) is unused here; the fast twin sorts with it.
     """
-    keys = ids.astype(np.uint16) if table_rows is not None and table_rows <= 65536 else ids
-    order = np.argsort(keys, kind="stable")
-    sorted_ids = ids[order]
-    first = np.empty(len(sorted_ids), dtype=bool)
-    first[:1] = True
-    np.not_equal(sorted_ids[1:], sorted_ids[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    rows = sorted_ids[starts]
-    ordered = np.take(values, order, axis=0)
-    if 4 * len(starts) < len(sorted_ids):  # few ids, long runs (e.g. characters): reduceat's per-run cost is small
-        return rows, np.add.reduceat(ordered, starts, axis=0)
-    sums = ordered[starts]
-    counts = np.diff(np.append(starts, len(sorted_ids)))
-    pairs = np.flatnonzero(counts > 1)
-    if pairs.size:
-        sums[pairs] += ordered[starts[pairs] + 1]
-        longer = np.flatnonzero(counts > 2)
-        if longer.size:
-            tails = _tail_positions(starts[longer] + 2, counts[longer] - 2)
-            tail_starts = np.concatenate(([0], np.cumsum(counts[longer] - 2)[:-1]))
-            sums[longer] += np.add.reduceat(ordered[tails], tail_starts, axis=0)
+    rows, inverse = np.unique(ids, return_inverse=True)
+    sums = np.zeros((len(rows),) + values.shape[1:], values.dtype)
+    np.add.at(sums, inverse.reshape(-1), values)
     return rows, sums
-
-
-def _tail_positions(firsts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The positions firsts[k], firsts[k]+1, …, firsts[k]+lengths[k]−1 of every run k, concatenated."""
-    offsets = np.cumsum(lengths) - lengths
-    return np.repeat(firsts - offsets, lengths) + np.arange(int(lengths.sum()))
 
 
 class Embedding(Layer):
     """Lookup of a (V, d) table: ids (B, w) → vectors (B, w, d).
 
-    The gradient touches only the rows in the batch (a sparse ``Parameter``) unless
-    ``dense_updates`` asks for a full-table gradient.  A frozen table has no parameters.
+    Backward: ∂J/∂E[v] = Σ of the output gradients of every position that looked up row v
+    (:attr:`scatter`).  The gradient touches only the rows in the batch (a sparse ``Parameter``)
+    unless ``dense_updates`` asks for a full-table gradient.  A frozen table has no parameters.
     """
 
+    scatter: Callable[..., tuple[np.ndarray, np.ndarray]] = staticmethod(scatter_rows)
+
     def __init__(self, name: str, table: np.ndarray, trainable: bool = True, dense_updates: bool = False) -> None:
+        self.name = name
         self.table = Parameter(name, table, decay=False, sparse=not dense_updates)
         self.trainable = trainable
         self.dense_updates = dense_updates
@@ -165,10 +118,8 @@ class Embedding(Layer):
         return int(self.table.value.shape[1])
 
     def forward(self, ids: np.ndarray, train: bool = False, out: np.ndarray | None = None) -> np.ndarray:
-        """ids: (B, w) int → (B, w, d); written into ``out`` when given (no extra copy)."""
+        """ids: (B, w) int → (B, w, d), written into ``out`` when given."""
         self.cache = ids
-        if out is None:
-            return self.table.value[ids]
         return np.take(self.table.value, ids, axis=0, out=out)
 
     def backward(self, dout: np.ndarray) -> None:
@@ -176,8 +127,8 @@ class Embedding(Layer):
         if not self.trainable:
             return None
         ids = self.cache
-        rows, grad = scatter_rows(ids.reshape(-1), dout.reshape(-1, self.dim), len(self.table.value))
-        if self.dense_updates:  # in place: the gradient may be a view into a flat buffer
+        rows, grad = self.scatter(ids.reshape(-1), dout.reshape(-1, self.dim), len(self.table.value))
+        if self.dense_updates:  # in place, like every dense gradient
             self.table.grad[...] = 0.0
             self.table.grad[rows] = grad
         else:
@@ -187,10 +138,14 @@ class Embedding(Layer):
 
 class WindowFeature(Protocol):
     """What :class:`WindowConcat` needs of a per-word feature: a (B, w, dim) output for the window
-    positions, written into a slice of its buffer, and the gradient of that slice back.
+    positions (written into ``out`` when given) and the gradient of that output back.
     :class:`Embedding` is one; :class:`wintrain.nn.chars.CharFeature` is another."""
 
+    name: str
     trainable: bool
+
+    @property
+    def table(self) -> Parameter: ...
 
     @property
     def dim(self) -> int: ...
@@ -203,50 +158,49 @@ class WindowFeature(Protocol):
 
 
 class WindowConcat(Layer):
-    """Concatenate the looked-up feature vectors of each window position and flatten the window.
+    """The window: each feature's vectors of the w positions side by side, flattened.
 
-    Each embedding writes straight into a slice of one reused (B, w, D) buffer, D = Σ d_f;
-    the output is its (B, w·D) view, so building the window input copies nothing twice.
+    feature ids, one (B, w) array per feature (a CharBatch for characters) → x (B, w·D) with
+    D = Σ_f d_f: x[b] = [f_1(pos 1), f_2(pos 1), …, f_1(pos 2), …].  Backward splits ∂J/∂x back into
+    each feature's (B, w, d_f) part.
     """
 
-    def __init__(self, embeddings: Sequence[WindowFeature], window_size: int, dtype: np.dtype) -> None:
-        self.embeddings = embeddings
+    def __init__(self, features: Sequence[WindowFeature], window_size: int, dtype: np.dtype,
+                 name: str = "concat") -> None:
+        self.name = name
+        self.features = list(features)
         self.window_size = window_size
         self.dtype = dtype
-        self.slices: list[slice] = []
+        self.slices: list[slice] = []  # each feature's columns of a window position
         offset = 0
-        for embedding in embeddings:
-            self.slices.append(slice(offset, offset + embedding.dim))
-            offset += embedding.dim
-        self.width = offset
-        self._buffer = np.empty((0, window_size, offset), dtype)
+        for feature in self.features:
+            self.slices.append(slice(offset, offset + feature.dim))
+            offset += feature.dim
+        self.width = offset  # D
 
     @property
     def output_dim(self) -> int:
         return self.window_size * self.width
 
+    def parameters(self) -> list[Parameter]:
+        return [param for feature in self.features for param in feature.parameters()]
+
     def forward(self, feature_ids: list[Any], train: bool = False) -> np.ndarray:
-        """feature_ids: one (B, w) id array per embedding (a CharBatch for characters) → x: (B, w·D)."""
-        batch = feature_ids[0].shape[0]
-        if self._buffer.shape[0] < batch:
-            self._buffer = np.empty((batch, self.window_size, self.width), self.dtype)
-        buffer = self._buffer[:batch]
-        for embedding, ids, part in zip(self.embeddings, feature_ids, self.slices):
-            if len(self.embeddings) == 1:
-                embedding.forward(ids, train, out=buffer)
-            else:
-                embedding.forward(ids, train, out=buffer[:, :, part])
-        return buffer.reshape(batch, self.output_dim)
+        """feature_ids: one (B, w) id array per feature → x (B, w·D)."""
+        parts = [feature.forward(ids, train) for feature, ids in zip(self.features, feature_ids)]
+        window = np.concatenate(parts, axis=2)  # (B, w, D)
+        return window.reshape(len(window), self.output_dim)
 
     def backward(self, dx: np.ndarray) -> None:
-        """dx: (B, w·D) → each embedding's (B, w, d_f) slice."""
+        """dx: (B, w·D) → each feature's (B, w, d_f) slice."""
         dwindow = dx.reshape(dx.shape[0], self.window_size, self.width)
-        for embedding, part in zip(self.embeddings, self.slices):
-            embedding.backward(dwindow[:, :, part])
+        for feature, part in zip(self.features, self.slices):
+            feature.backward(dwindow[:, :, part])
 
     @property
     def needs_input_grad(self) -> bool:
-        return any(embedding.trainable for embedding in self.embeddings)
+        """Whether any feature learns (else nothing needs ∂J/∂x)."""
+        return any(feature.trainable for feature in self.features)
 
 
 class Affine(Layer):
@@ -256,6 +210,7 @@ class Affine(Layer):
     """
 
     def __init__(self, name: str, weight: np.ndarray, bias: np.ndarray) -> None:
+        self.name = name
         self.weight = Parameter(f"{name}.W", weight, decay=True)
         self.bias = Parameter(f"{name}.b", bias, decay=False)
         self.needs_input_grad = True
@@ -271,8 +226,8 @@ class Affine(Layer):
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
         x = self.cache
-        np.matmul(x.T, dout, out=self.weight.grad)
-        np.sum(dout, axis=0, out=self.bias.grad)
+        np.matmul(x.T, dout, out=self.weight.grad)  # dW = xᵀ dy
+        np.sum(dout, axis=0, out=self.bias.grad)  # db = Σ_batch dy
         return dout @ self.weight.value.T if self.needs_input_grad else None
 
 
@@ -280,7 +235,8 @@ class Dropout(Layer):
     """Inverted dropout: in training keep each unit with probability 1 − p and scale by 1/(1 − p),
     so evaluation (no dropout) needs no rescaling.  x: (B, n) → (B, n)."""
 
-    def __init__(self, p: float, rng: np.random.Generator) -> None:
+    def __init__(self, p: float, rng: np.random.Generator, name: str = "dropout") -> None:
+        self.name = name
         self.p = p
         self.rng = rng
 
@@ -303,33 +259,29 @@ class SoftmaxCrossEntropy(Layer):
 
     logits z: (B, C), targets y: (B,) int.  Backward: dz = (softmax(z) − onehot(y)) / B.
 
-    log softmax(z_i)[y] = (z_iy − c) − log Σ_k exp(z_ik − c) for any constant c; the usual
-    choice c = max_k z_ik (one per row) keeps exp from overflowing, but a per-row max over a
-    few tags costs more than the rest of the loss.  One c = max of the whole batch also keeps
-    every exp ≤ 1, and is used unless some row would underflow (Σ_k exp(z_ik − c) < 1e−30,
-    i.e. a row far below the batch's largest logit); then the per-row maxima are used.
+    log softmax(z_i)[y] = (z_iy − m_i) − log Σ_k exp(z_ik − m_i) with m_i = max_k z_ik: shifting each
+    row by its own maximum leaves the value unchanged and keeps exp from overflowing (the largest
+    term becomes exp 0 = 1, so the sum is at least 1 and its log is finite).
     """
 
-    _TINY = 1e-30
+    name = "softmax cross-entropy"
 
-    def forward(self, logits: np.ndarray, targets: np.ndarray) -> float:  # type: ignore[override]
-        rows = np.arange(len(targets))
-        shifted = logits - logits.max()
+    def forward(self, logits: np.ndarray, targets: np.ndarray,  # type: ignore[override]
+                lengths: np.ndarray | None = None) -> float:
+        """The loss; ``lengths`` (the sentences of the batch) is the sentence-level loss's and unused here."""
+        shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
-        sums = exp.sum(axis=1)
-        if sums.min() < self._TINY:  # a row far below the largest logit: shift every row by its own max
-            shifted = logits - logits.max(axis=1, keepdims=True)
-            np.exp(shifted, out=exp)
-            exp.sum(axis=1, out=sums)
-        loss = (float(np.log(sums).sum()) - float(shifted[rows, targets].sum())) / len(targets)
-        exp /= sums[:, None]
-        self.cache = (exp, targets, rows)
-        return loss
+        sums = exp.sum(axis=1, keepdims=True)
+        rows = np.arange(len(targets))
+        log_likelihood = shifted[rows, targets] - np.log(sums[:, 0])
+        probabilities = exp / sums
+        self.cache = (probabilities, targets)
+        return float(-log_likelihood.mean())
 
     def backward(self, dout: float = 1.0) -> np.ndarray:
-        probs, targets, rows = self.cache
-        grad = probs
-        grad[rows, targets] -= 1.0
+        probabilities, targets = self.cache
+        grad = probabilities  # owned by this pass
+        grad[np.arange(len(targets)), targets] -= 1.0
         grad *= grad.dtype.type(dout / len(targets))
         return grad
 

@@ -57,7 +57,8 @@ from numpy.typing import DTypeLike
 
 from wintrain.nn.layers import Layer, Parameter
 
-__all__ = ["SentenceLogLikelihood", "SentenceLoss", "viterbi", "path_scores", "pad_sentences", "unpad", "length_mask"]
+__all__ = ["SentenceLogLikelihood", "SentenceLoss", "viterbi", "path_scores", "pad_sentences", "unpad", "length_mask",
+           "log_forward", "log_marginals"]
 
 
 def length_mask(lengths: np.ndarray, max_length: int) -> np.ndarray:
@@ -183,15 +184,8 @@ class SentenceLogLikelihood(Layer):
         gold = path_scores(scores, safe_targets, lengths, transitions, initial)
         gold_pairs = (safe_targets[:, :-1] * n_tags + safe_targets[:, 1:])[mask[:, 1:]]
         gold_counts = np.bincount(gold_pairs, minlength=n_tags * n_tags).astype(dtype)  # (C·C,)
-        order = np.argsort(-lengths, kind="stable")
-        scaled = _ScaledPass.run(scores[order].transpose(1, 0, 2).copy(), lengths[order], transitions, initial)
-        if scaled is not None:
-            log_partition = np.empty_like(scaled.log_partition)
-            log_partition[order] = scaled.log_partition
-            self.cache = ("scaled", scaled, order, safe_targets, mask, gold_counts, n_tokens)
-        else:  # extreme scores with forbidden moves: the exact log-space recursion
-            alpha, log_partition = self._log_forward(scores, mask, transitions, initial)
-            self.cache = ("log", scores, safe_targets, mask, alpha, log_partition, transitions, gold_counts, n_tokens)
+        alpha, log_partition = log_forward(scores, mask, transitions, initial)
+        self.cache = (scores, safe_targets, mask, alpha, log_partition, transitions, gold_counts, n_tokens)
         nonempty = lengths > 0
         self.sentence_losses = np.where(nonempty, log_partition - gold, 0).astype(dtype, copy=False)
         return float(self.sentence_losses.sum(dtype=np.float64) / n_tokens)
@@ -205,14 +199,8 @@ class SentenceLogLikelihood(Layer):
             self.transitions.grad[...] = 0
             self.initial.grad[...] = 0
             return self.cache
-        if self.cache[0] == "scaled":
-            _, scaled, order, safe_targets, mask, gold_counts, n_tokens = self.cache
-            time_major, pair_marginals = scaled.marginals()
-            marginals = np.empty((len(order),) + time_major.shape[::2], time_major.dtype)
-            marginals[order] = time_major.transpose(1, 0, 2)
-        else:
-            _, scores, safe_targets, mask, alpha, log_partition, transitions, gold_counts, n_tokens = self.cache
-            marginals, pair_marginals = self._log_marginals(scores, mask, alpha, log_partition, transitions)
+        scores, safe_targets, mask, alpha, log_partition, transitions, gold_counts, n_tokens = self.cache
+        marginals, pair_marginals = log_marginals(scores, mask, alpha, log_partition, transitions)
         n_batch, max_length, n_tags = marginals.shape
         dtype = marginals.dtype
         weights = mask.astype(dtype)
@@ -229,179 +217,80 @@ class SentenceLogLikelihood(Layer):
         self.transitions.grad[...] = pair_marginals.reshape(n_tags, n_tags)
         return grad
 
-    def _log_forward(
-        self, scores: np.ndarray, mask: np.ndarray, transitions: np.ndarray, initial: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """α (B, T, C) and log Z (B,) by the forward recursion in log space (exact for any finite
-        or −inf scores)."""
-        n_batch, max_length, n_tags = scores.shape
-        dtype = scores.dtype
-        padded = ~mask
-        lowest = np.finfo(dtype).min
-        alpha = np.empty((n_batch, max_length, n_tags), dtype)
-        work = np.empty((n_batch, n_tags, n_tags), dtype)
-        peak = np.empty((n_batch, n_tags), dtype)
-        np.add(initial, scores[:, 0], out=alpha[:, 0])
-        with np.errstate(divide="ignore"):  # log 0 = −inf is right when every way in is forbidden
-            for t in range(1, max_length):
-                alpha_t = alpha[:, t]
-                np.add(alpha[:, t - 1, :, None], transitions, out=work)  # [b, i, j]
-                np.max(work, axis=1, out=peak)
-                np.maximum(peak, lowest, out=peak)  # an all −inf column: shift by a finite number
-                np.subtract(work, peak[:, None, :], out=work)
-                np.exp(work, out=work)
-                np.sum(work, axis=1, out=alpha_t)
-                np.log(alpha_t, out=alpha_t)
-                alpha_t += peak
-                alpha_t += scores[:, t]
-                np.copyto(alpha_t, alpha[:, t - 1], where=padded[:, t, None])
-            log_partition = _logsumexp_rows(alpha[:, -1])
-        return alpha, log_partition
 
-    def _log_marginals(
-        self, scores: np.ndarray, mask: np.ndarray, alpha: np.ndarray, log_partition: np.ndarray,
-        transitions: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """P(y_t = j) (B, T, C) and Σ_{b,t} P(y_{t−1} = i, y_t = j) (C·C,) by the backward recursion
-        in log space."""
-        n_batch, max_length, n_tags = scores.shape
-        dtype = scores.dtype
-        padded = ~mask
-        lowest = np.finfo(dtype).min
-
-        log_forward = alpha - log_partition[:, None, None]  # α_t − log Z
-        beta = np.empty_like(alpha)
-        beta[:, -1] = 0
-        emit = np.empty((n_batch, n_tags), dtype)
-        work = np.empty((n_batch, n_tags, n_tags), dtype)
-        pair = np.empty((n_batch, n_tags, n_tags), dtype)
-        peak = np.empty((n_batch, n_tags), dtype)
-        pair_marginals = np.zeros(n_tags * n_tags, dtype)
-        step_pair_marginals = np.empty(n_tags * n_tags, dtype)
-        with np.errstate(divide="ignore"):
-            for t in range(max_length - 1, 0, -1):
-                beta_previous = beta[:, t - 1]
-                np.add(scores[:, t], beta[:, t], out=emit)
-                np.copyto(emit, -np.inf, where=padded[:, t, None])  # padded t: no path goes on, pair marginals 0
-                np.add(transitions, emit[:, None, :], out=work)  # [b, i, j] = A[i, j] + s[t, j] + β_t(j)
-                np.add(work, log_forward[:, t - 1, :, None], out=pair)
-                np.exp(pair, out=pair)  # P(y_{t−1} = i, y_t = j)
-                np.sum(pair.reshape(n_batch, n_tags * n_tags), axis=0, out=step_pair_marginals)
-                pair_marginals += step_pair_marginals
-                np.max(work, axis=2, out=peak)
-                np.maximum(peak, lowest, out=peak)
-                np.subtract(work, peak[:, :, None], out=work)
-                np.exp(work, out=work)
-                np.sum(work, axis=2, out=beta_previous)
-                np.log(beta_previous, out=beta_previous)
-                beta_previous += peak
-                np.copyto(beta_previous, 0, where=padded[:, t, None])
-
-        marginals = log_forward
-        marginals += beta
-        np.exp(marginals, out=marginals)
-        return marginals, pair_marginals
-
-    def decode(self, scores: np.ndarray, lengths: np.ndarray, final: np.ndarray | None = None) -> np.ndarray:
-        """The best path under the learned transitions: scores (B, T, C), lengths (B,) → (B, T) int64.
-
-        See :func:`viterbi`; ``final`` (C,) may add e.g. end constraints (0 / −inf).
-        """
-        return viterbi(scores, lengths, self.transitions.value, self.initial.value, final)
+def log_forward(
+    scores: np.ndarray, mask: np.ndarray, transitions: np.ndarray, initial: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """α (B, T, C) and log Z (B,) by the forward recursion in log space (exact for any finite
+    or −inf scores)."""
+    n_batch, max_length, n_tags = scores.shape
+    dtype = scores.dtype
+    padded = ~mask
+    lowest = np.finfo(dtype).min
+    alpha = np.empty((n_batch, max_length, n_tags), dtype)
+    work = np.empty((n_batch, n_tags, n_tags), dtype)
+    peak = np.empty((n_batch, n_tags), dtype)
+    np.add(initial, scores[:, 0], out=alpha[:, 0])
+    with np.errstate(divide="ignore"):  # log 0 = −inf is right when every way in is forbidden
+        for t in range(1, max_length):
+            alpha_t = alpha[:, t]
+            np.add(alpha[:, t - 1, :, None], transitions, out=work)  # [b, i, j]
+            np.max(work, axis=1, out=peak)
+            np.maximum(peak, lowest, out=peak)  # an all −inf column: shift by a finite number
+            np.subtract(work, peak[:, None, :], out=work)
+            np.exp(work, out=work)
+            np.sum(work, axis=1, out=alpha_t)
+            np.log(alpha_t, out=alpha_t)
+            alpha_t += peak
+            alpha_t += scores[:, t]
+            np.copyto(alpha_t, alpha[:, t - 1], where=padded[:, t, None])
+        log_partition = _logsumexp_rows(alpha[:, -1])
+    return alpha, log_partition
 
 
-class _ScaledPass:
-    """The forward–backward recursions in probability space with one scale factor per step
-    (the scaled algorithm of HMMs), which needs one small matrix product per position instead of
-    the (B, C, C) log-sum-exp of the log-space recursion:
+def log_marginals(
+    scores: np.ndarray, mask: np.ndarray, alpha: np.ndarray, log_partition: np.ndarray,
+    transitions: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(y_t = j) (B, T, C) and Σ_{b,t} P(y_{t−1} = i, y_t = j) (C·C,) by the backward recursion
+    in log space."""
+    n_batch, max_length, n_tags = scores.shape
+    dtype = scores.dtype
+    padded = ~mask
+    lowest = np.finfo(dtype).min
 
-        E = exp(A − max A),  e0 = exp(a0 − max a0),  Q_t = exp(s_t − max_j s_t[j])
-        α̂_0 = e0 ⊙ Q_0 / c_0,     α̂_t = (α̂_{t−1} E) ⊙ Q_t / c_t,   c_t making Σ_j α̂_t(j) = 1
-                                  (or c_t = 1 between normalised steps, see below)
-        log Z = Σ_t (log c_t + max_j s_t[j]) + (T − 1) max A + max a0
-        β̂_{T−1} = 1,              β̂_{t−1} = ((Q_t ⊙ β̂_t) Eᵀ) / c_t
-        P(y_t = j) = α̂_t(j) β̂_t(j),   Σ_t P(y_{t−1} = i, y_t = j) = E(i, j) Σ_t α̂_{t−1}(i) Q_t(j) β̂_t(j) / c_t
+    forward_part = alpha - log_partition[:, None, None]  # α_t − log Z
+    beta = np.empty_like(alpha)
+    beta[:, -1] = 0
+    emit = np.empty((n_batch, n_tags), dtype)
+    work = np.empty((n_batch, n_tags, n_tags), dtype)
+    pair = np.empty((n_batch, n_tags, n_tags), dtype)
+    peak = np.empty((n_batch, n_tags), dtype)
+    pair_marginals = np.zeros(n_tags * n_tags, dtype)
+    step_pair_marginals = np.empty(n_tags * n_tags, dtype)
+    with np.errstate(divide="ignore"):
+        for t in range(max_length - 1, 0, -1):
+            beta_previous = beta[:, t - 1]
+            np.add(scores[:, t], beta[:, t], out=emit)
+            np.copyto(emit, -np.inf, where=padded[:, t, None])  # padded t: no path goes on, pair marginals 0
+            np.add(transitions, emit[:, None, :], out=work)  # [b, i, j] = A[i, j] + s[t, j] + β_t(j)
+            np.add(work, forward_part[:, t - 1, :, None], out=pair)
+            np.exp(pair, out=pair)  # P(y_{t−1} = i, y_t = j)
+            np.sum(pair.reshape(n_batch, n_tags * n_tags), axis=0, out=step_pair_marginals)
+            pair_marginals += step_pair_marginals
+            np.max(work, axis=2, out=peak)
+            np.maximum(peak, lowest, out=peak)
+            np.subtract(work, peak[:, :, None], out=work)
+            np.exp(work, out=work)
+            np.sum(work, axis=2, out=beta_previous)
+            np.log(beta_previous, out=beta_previous)
+            beta_previous += peak
+            np.copyto(beta_previous, 0, where=padded[:, t, None])
 
-    Normalising is only needed now and then: with E ≤ 1 and Q_t ≤ 1 a few steps without it stay
-    far from float32's limits, so α̂ is normalised every :attr:`NORMALISE_EVERY` steps and at every
-    sentence's last step (c_t = 1 in between; the formulas hold for any such choice).
-
-    The input is *time-major* and *longest first*: scores (T, S, C) with sentence k of length
-    ``lengths[k]`` (non-increasing), so step t touches the contiguous prefix of the sentences
-    still running.  :meth:`run` returns None when a scale factor underflows (extreme scores
-    meeting forbidden moves); the caller then uses the log-space recursion, exact for any scores.
-    """
-
-    TINY = 1e-30
-    NORMALISE_EVERY = 4  # steps; c_t = 1 at the steps in between
-
-    def __init__(self, lengths: np.ndarray, mask: np.ndarray, running: np.ndarray, alpha: np.ndarray,
-                 scale: np.ndarray, emit: np.ndarray, moves: np.ndarray, log_partition: np.ndarray) -> None:
-        self.lengths, self.mask, self.running = lengths, mask, running
-        self.alpha, self.scale, self.emit, self.moves = alpha, scale, emit, moves
-        self.log_partition = log_partition
-
-    @classmethod
-    def run(cls, emit: np.ndarray, lengths: np.ndarray, transitions: np.ndarray,
-            initial: np.ndarray) -> _ScaledPass | None:
-        """The forward pass: emit (T, S, C) time-major scores of sentences of non-increasing
-        ``lengths`` (S,) — taken over and overwritten — or None.  ``log_partition`` is (S,)."""
-        max_length, n_sentences, n_tags = emit.shape
-        dtype = emit.dtype
-        running = np.count_nonzero(lengths[None, :] > np.arange(max_length)[:, None], axis=1)  # (T,)
-        mask = np.arange(max_length)[:, None] < lengths[None, :]  # (T, S)
-        finite_moves = transitions[np.isfinite(transitions)]
-        if finite_moves.size == 0 or not np.isfinite(initial).any():
-            return None
-        move_peak, start_peak = dtype.type(finite_moves.max()), dtype.type(initial[np.isfinite(initial)].max())
-        with np.errstate(under="ignore", invalid="ignore"):
-            moves = np.exp(transitions - move_peak)
-            start = np.exp(initial - start_peak)
-            emit_peak = emit.max(axis=2)  # (T, S)
-            emit -= emit_peak[:, :, None]
-            np.exp(emit, out=emit)
-        alpha = np.zeros_like(emit)  # zeros where a sentence has ended: they enter the pair sums
-        scale = np.ones((max_length, n_sentences), dtype)
-        np.multiply(start, emit[0], out=alpha[0])
-        alpha[0].sum(axis=1, out=scale[0])
-        alpha[0] /= scale[0][:, None]
-        # normalising every step is not needed: E ≤ 1 and Q_t ≤ 1, so a few steps without it stay far
-        # from float32's limits; a sentence's last step must be normalised (log Z is read from it)
-        normalised = np.arange(max_length) % cls.NORMALISE_EVERY == cls.NORMALISE_EVERY - 1
-        normalised[lengths[lengths > 0] - 1] = True
-        with np.errstate(under="ignore", divide="ignore", invalid="ignore"):
-            for t in range(1, max_length):
-                k = int(running[t])
-                alpha_t = alpha[t, :k]
-                np.matmul(alpha[t - 1, :k], moves, out=alpha_t)
-                alpha_t *= emit[t, :k]
-                if normalised[t]:
-                    alpha_t.sum(axis=1, out=scale[t, :k])
-                    alpha_t /= scale[t, :k, None]
-            if not np.all(np.where(mask, scale, 1.0) > cls.TINY):
-                return None
-            terms = np.where(mask, np.log(scale) + emit_peak, 0.0)
-        log_partition = terms.sum(axis=0) + np.maximum(lengths - 1, 0) * move_peak + start_peak
-        return cls(lengths, mask, running, alpha, scale, emit, moves, log_partition.astype(dtype, copy=False))
-
-    def marginals(self) -> tuple[np.ndarray, np.ndarray]:
-        """P(y_t = j), time-major (T, S, C) (zero where a sentence has ended), and the pair marginals
-        summed over the sentences and positions (C, C)."""
-        max_length, n_sentences, n_tags = self.alpha.shape
-        beta = np.ones_like(self.alpha)
-        weighted = self.emit  # becomes Q_t ⊙ β̂_t / c_t, zero where a sentence has ended
-        weighted /= self.scale[:, :, None]
-        weighted[~self.mask] = 0.0
-        with np.errstate(under="ignore"):
-            for t in range(max_length - 1, 0, -1):
-                k = int(self.running[t])
-                weighted[t, :k] *= beta[t, :k]
-                np.matmul(weighted[t, :k], self.moves.T, out=beta[t - 1, :k])
-        # Σ_{t ≥ 1} α̂_{t−1}ᵀ (Q_t ⊙ β̂_t / c_t) over all sentences at once: one matrix product
-        pairs = self.alpha[:-1].reshape(-1, n_tags).T @ weighted[1:].reshape(-1, n_tags)
-        pairs *= self.moves
-        beta *= self.alpha
-        return beta, pairs
+    marginals = forward_part
+    marginals += beta
+    np.exp(marginals, out=marginals)
+    return marginals, pair_marginals
 
 
 def _logsumexp_rows(values: np.ndarray) -> np.ndarray:
@@ -507,14 +396,14 @@ def unpad(padded: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 class SentenceLoss(Layer):
-    """The SLL loss on a flat batch: logits (N, C) of whole sentences back to back, targets (N,) and
-    the sentences' lengths (S,), with the transitions of a :class:`SentenceLogLikelihood`.
+    """The SLL loss of the window network: logits (N, C) of whole sentences back to back, targets (N,)
+    and the sentences' lengths (S,) → the per-token NLL, through :class:`SentenceLogLikelihood` on the
+    sentences padded into one (S, T, C) batch; the gradient comes back unpadded, (N, C).
 
-    The logits go straight into the time-major, longest-first layout of :class:`_ScaledPass`
-    with one gather, the gold path's score is summed on the flat arrays, and the gradient comes
-    back with one gather — no padding in between.  Extreme batches the scaled recursion cannot
-    take go through :class:`SentenceLogLikelihood`'s exact log-space path.
+    Its transitions are the parameters of the model's loss node (``sll.transitions``, ``sll.initial``).
     """
+
+    name = "sentence log-likelihood"
 
     def __init__(self, n_tags: int, dtype: DTypeLike) -> None:
         self.sll = SentenceLogLikelihood(n_tags, dtype)
@@ -522,54 +411,26 @@ class SentenceLoss(Layer):
     def parameters(self) -> list[Parameter]:
         return self.sll.parameters()
 
-    def forward(self, logits: np.ndarray, targets: np.ndarray, lengths: np.ndarray) -> float:  # type: ignore[override]
-        """The per-token mean NLL of the sentences' gold tag paths: Σ_s (log Z_s − S(gold_s)) / N."""
+    @property
+    def transitions(self) -> Parameter:
+        return self.sll.transitions
+
+    @property
+    def initial(self) -> Parameter:
+        return self.sll.initial
+
+    def forward(self, logits: np.ndarray, targets: np.ndarray,  # type: ignore[override]
+                lengths: np.ndarray | None = None) -> float:
+        """Σ_s (log Z_s − S(gold_s)) / N over the sentences of the batch (``lengths`` is required)."""
+        if lengths is None:
+            raise ValueError("the sentence-level loss needs the sentence lengths of its batch")
         lengths = np.asarray(lengths, dtype=np.int64)
-        targets = np.asarray(targets)
-        n_tokens, n_tags = logits.shape
-        transitions = self.sll.transitions.value
-        initial = self.sll.initial.value
-        starts = np.cumsum(lengths) - lengths
-        order = np.argsort(-lengths, kind="stable")
-        sorted_lengths = lengths[order]
-        max_length = int(sorted_lengths[0]) if len(lengths) else 0
-        mask = np.arange(max_length)[:, None] < sorted_lengths[None, :]  # (T, S)
-        tokens = (starts[order][None, :] + np.arange(max_length)[:, None])[mask]  # time-major token order
-        emit = np.zeros((max_length, len(lengths), n_tags), logits.dtype)
-        emit[mask] = logits[tokens]
-        scaled = _ScaledPass.run(emit, sorted_lengths, transitions, initial) if n_tokens else None
-        if scaled is None:  # an empty batch, or one only the log-space recursion can take
-            self.cache = ("padded", lengths)
-            padded_starts = np.concatenate(([0], np.cumsum(lengths)))
-            scores, _ = pad_sentences(logits, padded_starts)
-            gold_padded, _ = pad_sentences(targets, padded_starts)
-            return self.sll.forward(scores, gold_padded, lengths)
-        first = np.zeros(n_tokens, dtype=bool)
-        first[starts[lengths > 0]] = True
-        follows = ~first[1:]  # token i (≥ 1) continues the sentence of token i − 1
-        previous, current = targets[:-1][follows], targets[1:][follows]
-        gold = (float(logits[np.arange(n_tokens), targets].sum(dtype=np.float64))
-                + float(transitions[previous, current].sum(dtype=np.float64))
-                + float(initial[targets[first]].sum(dtype=np.float64)))
-        gold_counts = np.bincount(previous * n_tags + current, minlength=n_tags * n_tags)
-        self.cache = ("flat", scaled, mask, tokens, targets, first, gold_counts)
-        return (float(scaled.log_partition.sum(dtype=np.float64)) - gold) / n_tokens
+        starts = np.concatenate(([0], np.cumsum(lengths)))
+        scores, _ = pad_sentences(logits, starts)
+        gold, _ = pad_sentences(np.asarray(targets), starts)
+        self.cache = lengths
+        return self.sll.forward(scores, gold, lengths)
 
     def backward(self, dout: float = 1.0) -> np.ndarray:
         """(N, C) gradient of the loss with respect to the logits; fills the transitions' gradients."""
-        if self.cache[0] == "padded":
-            return unpad(self.sll.backward(dout), self.cache[1])
-        _, scaled, mask, tokens, targets, first, gold_counts = self.cache
-        time_major, pairs = scaled.marginals()
-        n_tokens = len(targets)
-        grad = np.empty((n_tokens, time_major.shape[2]), time_major.dtype)
-        grad[tokens] = time_major[mask]  # P(y_t = j) of every token, back in batch order
-        scale = grad.dtype.type(dout / n_tokens)
-        rows = np.arange(n_tokens)
-        grad[rows, targets] -= 1.0
-        grad *= scale
-        self.sll.initial.grad[...] = grad[first].sum(axis=0)
-        pairs -= gold_counts.reshape(pairs.shape)
-        pairs *= scale
-        self.sll.transitions.grad[...] = pairs
-        return grad
+        return unpad(self.sll.backward(dout), self.cache)

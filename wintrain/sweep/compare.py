@@ -4,9 +4,9 @@
 sweep folders (``sweep.jsonl``: one entry per trial, each with its config and per-epoch
 scores); :func:`differing_settings` keeps the config keys whose values are not the same for
 all of them, so a table shows what was varied and nothing else.  Both kinds of config are
-first brought to one form (:func:`normalised`): every default filled in and ``data.tag_column``
-resolved as training resolves it, so a key left to its default on one side and written out on
-the other does not count as a difference.
+first brought to one form (:func:`normalised`): every default filled in, ``data.tag_column`` and the
+chunk scheme resolved, so a key left to its default on one side and written out on the other does not
+count as a difference.
 """
 
 from __future__ import annotations
@@ -89,7 +89,8 @@ def _run_folder(path: Path) -> RunView:
         score = None
         if test:
             score = test["entity"]["f1"] if "entity" in test else test.get("accuracy")
-        return RunView(path.name, config or {}, rows, score, summary.get("train_seconds"))
+        return RunView(path.name, with_scheme(config or {}, summary.get("tag_scheme")), rows, score,
+                       summary.get("train_seconds"))
     seconds = sum(row.get("epoch_seconds", 0.0) for row in rows)
     return RunView(path.name, config or {}, rows, None, seconds, "unfinished")
 
@@ -102,7 +103,7 @@ def _sweep_trials(path: Path) -> list[RunView]:
     for record in sorted(latest.values(), key=lambda r: (r.get("setup", ""), r.get("trial", 0))):
         status = ("failed" if record.get("error") else "diverged" if record.get("diverged")
                   else "pruned" if record.get("pruned") else "")
-        config = record.get("config") or _apply(record["overrides"])
+        config = with_scheme(record.get("config") or _apply(record["overrides"]), record.get("tag_scheme"))
         rows = record.get("epochs") or []
         views.append(RunView(f"{path.name}/trial-{record.get('trial', len(views))}", config, rows, None,
                              record.get("seconds"), status))
@@ -121,11 +122,22 @@ def _apply(overrides: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
+def with_scheme(config: dict[str, Any], tag_scheme: dict[str, str] | None) -> dict[str, Any]:
+    """``config`` with ``data.scheme: auto`` replaced by the chunk scheme training resolved (kept in the run's
+    summary or the trial's record), as run folders written before the scheme was saved on its own had it."""
+    data = config.get("data")
+    if isinstance(data, dict) and data.get("scheme", "auto") == "auto" and tag_scheme \
+            and tag_scheme.get("data") not in (None, "flat"):
+        return {**config, "data": {**data, "scheme": tag_scheme["data"]}}
+    return config
+
+
 def normalised(config: dict[str, Any]) -> dict[str, Any]:
     """A stored config in the form a run folder's ``config.yaml`` has: defaults filled in and a
     ``data.tag_column`` of null resolved to the column or field that is read (-1, the last column,
-    or ``upos`` for CoNLL-U), as training resolves it before saving.  ``data.scheme: auto`` needs
-    the data to resolve and stays as stored.  A config that no longer validates is kept as it is."""
+    or ``upos`` for CoNLL-U), as run folders written before it stayed null had it.  ``data.scheme: auto``
+    needs the data to resolve (:func:`with_scheme`) and stays as stored.  A config that no longer
+    validates is kept as it is."""
     if not config or "data" not in config:
         return config
     try:

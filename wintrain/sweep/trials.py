@@ -115,7 +115,8 @@ def run_trial(
 def _train(config: Config, steps: int | None, stop_rule: StopRule | None, record: dict[str, Any]) -> None:
     """The epochs of one trial, filling ``record`` as they go."""
     prepared = prepare(config)
-    record["config"] = config.to_dict()  # resolved: the tag column read, the scheme of chunk tags
+    record["config"] = config.to_dict()
+    record["tag_scheme"] = {"data": prepared.scheme.data, "model": prepared.scheme.model}
     trainer = Trainer(prepared)
     has_dev = "dev" in prepared.datasets
     done, last = 0, None

@@ -1,15 +1,18 @@
-"""Optimizers: how a gradient becomes an update.
+"""Optimizers: how a gradient becomes an update, written out per parameter as in the lecture.
 
-Each optimizer reads ``Parameter.value`` / ``Parameter.grad`` and keeps its own state
-(moments, accumulators) in ``self.state[param.name]`` — apart from its hyper-parameters, so
-the state can be checkpointed as plain arrays.  The learning rate is passed to every
-:meth:`Optimizer.step`, because the schedule owns it.
+Each optimizer reads ``Parameter.value`` / ``Parameter.grad`` and keeps its own state (moments,
+accumulators) in ``self.state[param.name]`` — apart from its hyper-parameters, so the state can be
+checkpointed as plain arrays.  The learning rate is passed to every :meth:`Optimizer.step`, because
+the schedule owns it.
 
-Embedding tables carry a *sparse* gradient (only the rows in the batch).  By default an
-optimizer applies exactly the dense update it would apply to the full gradient (zeros in
-the untouched rows) — for SGD and Adagrad that touches only the batch rows anyway, for
-momentum methods it decays every row's state.  ``sparse_adam`` is the lazy variant: Adam
-whose moments and values change only in the rows of the batch (PyTorch's SparseAdam).
+Embedding tables carry a *sparse* gradient (only the rows in the batch).  By default an optimizer
+applies exactly the dense update it would apply to the full gradient (zeros in the untouched rows) —
+for SGD and Adagrad that touches only the batch rows anyway, for momentum methods it decays every
+row's state.  ``sparse_adam`` is the lazy variant: Adam whose moments and values change only in the
+rows of the batch (PyTorch's SparseAdam).
+
+The fast twins (:mod:`wintrain.kernels.optimizers`) apply the same rules to a network's dense
+parameters laid out in one flat buffer, with Adam's arithmetic fused into in-place passes.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from wintrain.nn.layers import FlatParameters, Parameter
+from wintrain.nn.layers import Parameter
 from wintrain.registry import Registry
 from wintrain.training.averaging import average_dense, average_rows, caught_up_rows, estimate
 
@@ -30,26 +33,26 @@ OPTIMIZERS: Registry[Optimizer] = Registry("optimizer")
 class Optimizer:
     """Base class.  Subclasses implement :meth:`update` (dense) and may override :meth:`update_rows`.
 
-    Dense parameters laid out in one :class:`~wintrain.nn.layers.FlatParameters` buffer (the
-    model does this) are updated as one array — the same arithmetic per number, far fewer NumPy
-    calls; their state is one array per slot, saved and loaded under each parameter's own name.
+    :attr:`blocks` are the arrays a step updates: here each parameter on its own (the fast twins lay a
+    network's dense parameters out in one block).  With ``ema_decay`` set, every step also updates the
+    parameters' moving average (:mod:`wintrain.training.averaging`).
     """
 
     def __init__(self, params: list[Parameter]) -> None:
         self.params = params
-        self.flat_groups: dict[str, FlatParameters] = {}
-        self.units: list[Parameter] = []  # what each step updates: flat buffers, other dense parameters, tables
-        for param in params:
-            if param.flat is not None and not param.sparse:
-                group = param.flat
-                if group.parameter.name not in self.flat_groups:
-                    self.flat_groups[group.parameter.name] = group
-                    self.units.append(group.parameter)
-            else:
-                self.units.append(param)
-        self.state: dict[str, dict[str, np.ndarray]] = {p.name: {} for p in self.units}
+        self.blocks: list[Parameter] = self.arrange(params)
+        self.state: dict[str, dict[str, np.ndarray]] = {block.name: {} for block in self.blocks}
         self.steps = 0
-        self.ema_decay: float | None = None  # d of the parameters' moving average (None: off); see averaging.py
+        self.ema_decay: float | None = None  # d of the parameters' moving average (None: off)
+
+    def arrange(self, params: list[Parameter]) -> list[Parameter]:
+        """The blocks a step updates: the parameters themselves."""
+        return list(params)
+
+    def blocks_of(self, params: list[Parameter]) -> list[Parameter]:
+        """The blocks that hold ``params`` (to clip one network's gradient on its own)."""
+        wanted = {id(param) for param in params}
+        return [block for block in self.blocks if id(block) in wanted]
 
     def slot(self, param: Parameter, name: str, fill: float = 0.0) -> np.ndarray:
         """A state array shaped like the parameter, created on first use."""
@@ -78,11 +81,11 @@ class Optimizer:
         return current
 
     def step(self, lr: float) -> None:
-        """Apply one update with learning rate ``lr`` to every parameter (and to their moving
+        """Apply one update with learning rate ``lr`` to every block (and to their moving
         average, when ``ema_decay`` is set)."""
         self.steps += 1
         decay = self.ema_decay
-        for param in self.units:
+        for param in self.blocks:
             if not param.sparse:
                 self.update(param, param.grad, lr)
                 if decay is not None:
@@ -116,7 +119,7 @@ class Optimizer:
         kept: list[tuple[Parameter, np.ndarray]] = []
         try:
             if decay is not None:
-                for param in self.units:
+                for param in self.blocks:
                     average = estimate(param, self.state[param.name], self.steps, decay)
                     if average is not None:
                         rows = param.value[:len(average)]
@@ -135,45 +138,21 @@ class Optimizer:
         self.update(param, param.dense_grad(), lr)
 
     def state_arrays(self) -> dict[str, np.ndarray]:
-        """Optimizer state as ``{"param/slot": array}`` plus the step count, one entry per model
-        parameter (a flat buffer's state is given as its members' slices).
+        """Optimizer state as ``{"param/slot": array}`` plus the step count, one entry per model parameter.
 
-        The arrays are the live state (no copies: the embedding table's moments can be
-        hundreds of MB); save them before the next :meth:`step`."""
-        arrays = {}
-        for unit, slots in self.state.items():
-            group = self.flat_groups.get(unit)
-            for slot, array in slots.items():
-                if group is None:
-                    arrays[f"{unit}/{slot}"] = array
-                else:
-                    for member, part in group.members:
-                        arrays[f"{member.name}/{slot}"] = array[part].reshape(member.value.shape)
+        The arrays are the live state (no copies: the embedding table's moments can be hundreds of
+        MB); save them before the next :meth:`step`."""
+        arrays = {f"{name}/{slot}": array for name, slots in self.state.items() for slot, array in slots.items()}
         arrays["steps"] = np.array(self.steps, dtype=np.int64)
         return arrays
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`state_arrays` gave (from either kernel set: the keys are the same)."""
         self.steps = int(arrays["steps"])
-        home = {member.name: (group, part) for group in self.flat_groups.values() for member, part in group.members}
         for key, value in arrays.items():
-            if key == "steps":
-                continue
-            name, _, slot = key.rpartition("/")
-            if name in home:
-                group, part = home[name]
-                slots = self.state[group.parameter.name]
-                if slot not in slots:
-                    slots[slot] = np.zeros_like(group.value)
-                slots[slot][part] = value.reshape(-1)
-            else:
+            if key != "steps":
+                name, _, slot = key.rpartition("/")
                 self.state[name][slot] = value.copy()
-
-    def decayed(self, param: Parameter) -> list[np.ndarray]:
-        """The values of ``param`` that weight decay applies to (its L2-decayed members, for a flat buffer)."""
-        group = self.flat_groups.get(param.name)
-        if group is None:
-            return [param.value] if param.decay else []
-        return [member.value for member, _ in group.members if member.decay]
 
 
 @OPTIMIZERS.register("sgd")
@@ -261,10 +240,14 @@ class RMSprop(Optimizer):
 
 @OPTIMIZERS.register("adam")
 class Adam(Optimizer):
-    """Adam (Kingma & Ba 2015):  m ← β1·m + (1−β1)g,  v ← β2·v + (1−β2)g²,
-    m̂ = m/(1−β1^t),  v̂ = v/(1−β2^t),  θ ← θ − lr·m̂/(√v̂ + ε).
-    With ``amsgrad`` the denominator uses the running maximum of v (bias-corrected by the
-    current step, as PyTorch does; Reddi et al. 2018)."""
+    """Adam (Kingma & Ba 2015), with t the step count:
+
+        m ← β1·m + (1−β1)·g,      v ← β2·v + (1−β2)·g²,
+        m̂ = m / (1−β1^t),         v̂ = v / (1−β2^t),          θ ← θ − lr·m̂ / (√v̂ + ε).
+
+    m̂ and v̂ correct the bias of moments that start at zero.  With ``amsgrad`` the denominator uses
+    the running maximum of v (bias-corrected by the current step, as PyTorch does; Reddi et al. 2018).
+    An embedding table's sparse gradient gets the dense update (every row's moments decay)."""
 
     def __init__(
         self,
@@ -279,46 +262,23 @@ class Adam(Optimizer):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"{label} must be in [0, 1), got {beta}")
         self.beta1, self.beta2, self.eps, self.amsgrad = beta1, beta2, eps, amsgrad
-        self._scratch: dict[str, np.ndarray] = {}  # work arrays per parameter, not part of the saved state
 
-    def step_size(self, lr: float) -> tuple[float, float]:
-        """(lr / (1 − β1^t), √(1 − β2^t)): bias corrections folded into two scalars."""
+    def adam_direction(self, m: np.ndarray, v: np.ndarray, v_max: np.ndarray | None, grad: np.ndarray
+                       ) -> np.ndarray:
+        """Update the moments m, v (and v_max) in place and return m̂ / (√v̂ + ε)."""
         t = self.steps
-        return lr / (1.0 - self.beta1**t), math.sqrt(1.0 - self.beta2**t)
-
-    def adam_step(self, m: np.ndarray, v: np.ndarray, v_max: np.ndarray | None, grad: np.ndarray, lr: float,
-                  scratch: np.ndarray) -> np.ndarray:
-        """Update m, v (and v_max) in place and return the step lr·m̂/(√v̂ + ε), written into ``scratch``.
-
-        Every operation writes into an existing array: no temporaries on the hot path.
-        """
-        np.multiply(grad, 1.0 - self.beta1, out=scratch)
-        m *= self.beta1
-        m += scratch
-        np.multiply(grad, grad, out=scratch)
-        scratch *= 1.0 - self.beta2
-        v *= self.beta2
-        v += scratch
+        m[...] = self.beta1 * m + (1.0 - self.beta1) * grad
+        v[...] = self.beta2 * v + (1.0 - self.beta2) * grad * grad
         if v_max is not None:
             np.maximum(v_max, v, out=v_max)
-        # lr·m̂/(√v̂ + ε) = (scale·c2)·m / (√v + ε·c2), with scale = lr/(1−β1^t), c2 = √(1−β2^t)
-        scale, correction2 = self.step_size(lr)
-        np.sqrt(v if v_max is None else v_max, out=scratch)
-        scratch += self.eps * correction2
-        np.divide(m, scratch, out=scratch)
-        scratch *= scale * correction2
-        return scratch
-
-    def scratch(self, param: Parameter) -> np.ndarray:
-        """A reusable work array shaped like the parameter (not part of the saved state)."""
-        if param.name not in self._scratch:
-            self._scratch[param.name] = np.empty_like(param.value)
-        return self._scratch[param.name]
+        m_hat = m / (1.0 - self.beta1**t)
+        v_hat = (v if v_max is None else v_max) / (1.0 - self.beta2**t)
+        return m_hat / (np.sqrt(v_hat) + self.eps)
 
     def update(self, param: Parameter, grad: np.ndarray, lr: float) -> None:
         v_max = self.slot(param, "v_max") if self.amsgrad else None
-        param.value -= self.adam_step(self.slot(param, "m"), self.slot(param, "v"), v_max, grad, lr,
-                                      self.scratch(param))
+        direction = self.adam_direction(self.slot(param, "m"), self.slot(param, "v"), v_max, grad)
+        param.value -= param.value.dtype.type(lr) * direction
 
 
 @OPTIMIZERS.register("adamw")
@@ -341,46 +301,32 @@ class AdamW(Adam):
         self.weight_decay = weight_decay
 
     def update(self, param: Parameter, grad: np.ndarray, lr: float) -> None:
-        if self.weight_decay:
-            for values in self.decayed(param):
-                values *= values.dtype.type(1.0 - lr * self.weight_decay)
+        if param.decay and self.weight_decay:
+            param.value *= param.value.dtype.type(1.0 - lr * self.weight_decay)
         super().update(param, grad, lr)
 
 
 @OPTIMIZERS.register("sparse_adam")
 class SparseAdam(Adam):
-    """Adam for dense parameters; *lazy* Adam for embedding tables: only the rows in the batch
-    update their moments and values (the lecture's SparseAdam).  The bias correction uses the
-    global step t, so a row present in every batch follows dense Adam exactly."""
+    """Adam for dense parameters; *lazy* Adam for embedding tables: only the rows in the batch update
+    their moments and values (the lecture's SparseAdam).  The bias correction uses the global step t,
+    so a row present in every batch follows dense Adam exactly."""
 
     def changes_only_batch_rows(self) -> bool:
         return True
 
     def update_rows(self, param: Parameter, lr: float) -> None:
-        rows, grad = param.rows, param.grad  # rows are sorted (scatter_rows)
+        rows, grad = param.rows, param.grad  # the distinct rows of the batch, in increasing order
         assert rows is not None
-        m_all, v_all = self.row_slot(param, "m", rows), self.row_slot(param, "v", rows)
-        v_max_all = self.row_slot(param, "v_max", rows) if self.amsgrad else None
-        m, v, values, step = self.row_buffers(param, len(rows))
-        np.take(m_all, rows, axis=0, out=m)
-        np.take(v_all, rows, axis=0, out=v)
-        v_max = np.take(v_max_all, rows, axis=0) if v_max_all is not None else None
-        self.adam_step(m, v, v_max, grad, lr, step)
-        m_all[rows], v_all[rows] = m, v
-        if v_max_all is not None and v_max is not None:
-            v_max_all[rows] = v_max
-        np.take(param.value, rows, axis=0, out=values)
-        values -= step
-        param.value[rows] = values
-
-    def row_buffers(self, param: Parameter, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Four reused (count, d) work arrays for a table's rows (grown when a batch has more rows)."""
-        buffers = self._scratch.get(param.name)
-        if buffers is None or buffers.shape[1] < count:
-            size = max(count, 2 * (0 if buffers is None else buffers.shape[1]))
-            buffers = np.empty((4, size) + param.value.shape[1:], param.value.dtype)
-            self._scratch[param.name] = buffers
-        return buffers[0, :count], buffers[1, :count], buffers[2, :count], buffers[3, :count]
+        m, v = self.row_slot(param, "m", rows), self.row_slot(param, "v", rows)
+        v_max = self.row_slot(param, "v_max", rows) if self.amsgrad else None
+        m_rows, v_rows = m[rows], v[rows]
+        v_max_rows = v_max[rows] if v_max is not None else None
+        direction = self.adam_direction(m_rows, v_rows, v_max_rows, grad)
+        m[rows], v[rows] = m_rows, v_rows
+        if v_max is not None and v_max_rows is not None:
+            v_max[rows] = v_max_rows
+        param.value[rows] -= param.value.dtype.type(lr) * direction
 
 
 def global_norm(params: list[Parameter]) -> float:

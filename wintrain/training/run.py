@@ -39,7 +39,7 @@ class Run:
     """One run folder being trained: writes checkpoints, metrics and the summary."""
 
     def __init__(self, prepared: Prepared, folder: RunFolder, trainer: Trainer) -> None:
-        self.p = prepared
+        self.prepared = prepared
         self.folder = folder
         self.trainer = trainer
         self.last_saved: tuple[int, int] | None = None  # (epoch, step) that last.npz holds
@@ -47,12 +47,12 @@ class Run:
         trainer.on_checkpoint = self.save_last
 
     def save(self, name: str, resumable: bool) -> None:
-        p, state = self.p, self.trainer.state
+        p, state = self.prepared, self.trainer.state
         if resumable:
             state.shuffle_rng = dict(p.shuffle_rng.bit_generator.state)
             state.model_rng = dict(p.model_rng.bit_generator.state)
         save_checkpoint(
-            self.folder.path / name, p.config, p.encoder, p.model,
+            self.folder.path / name, p.config, p.encoder, p.scheme, p.model,
             optimizer_arrays=p.optimizer.state_arrays() if resumable else None,
             trainer_arrays=state.to_arrays() if resumable else None,
         )
@@ -62,7 +62,7 @@ class Run:
         self.last_saved = (self.trainer.state.epoch, self.trainer.state.step)
 
     def save_best(self, epoch: int) -> None:
-        with self.p.optimizer.averaged():  # best.npz holds what dev was scored with
+        with self.prepared.optimizer.averaged():  # best.npz holds what dev was scored with
             self.save(BEST, resumable=False)
         self.best_saved = epoch
 
@@ -93,7 +93,7 @@ class Run:
             self.folder.release()
 
     def _events(self) -> Iterator[Event]:
-        p, trainer, state = self.p, self.trainer, self.trainer.state
+        p, trainer, state = self.prepared, self.trainer, self.trainer.state
         config, datasets = p.config, p.datasets
         epochs, steps = config.train.epochs, p.steps_per_epoch
         resumed_at = (state.epoch, state.step) if state.global_step else None
@@ -138,7 +138,7 @@ class Run:
     def finish_epoch(self, epoch: int, last: StepDone | None, seconds: float) -> tuple[MetricsRow, bool]:
         """Score dev, update best/patience, write the metrics row and checkpoints.
         Returns the metrics.jsonl row and whether this epoch is the best so far."""
-        p, state, config = self.p, self.trainer.state, self.p.config
+        p, state, config = self.prepared, self.trainer.state, self.prepared.config
         record: MetricsRow = {
             "epoch": epoch,
             "lr": last.lr if last else p.schedule.lr(epoch - 1, state.global_step, state.history),
@@ -169,7 +169,7 @@ class Run:
         return record, is_best
 
     def finish(self, stopped_early: bool) -> dict[str, Any]:
-        p, state, config = self.p, self.trainer.state, self.p.config
+        p, state, config = self.prepared, self.trainer.state, self.prepared.config
         has_dev = "dev" in p.datasets
         summary: dict[str, Any] = {
             "best_epoch": state.best_epoch,
@@ -183,6 +183,7 @@ class Run:
             "wintrain_version": __version__,
             "numpy_version": np.__version__,
             "seed": config.seed,
+            "tag_scheme": {"data": p.scheme.data, "model": p.scheme.model},
         }
         if "test" in p.datasets:
             restore_parameters(self.folder.best, p.model)  # training is over: score the best epoch

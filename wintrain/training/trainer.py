@@ -20,16 +20,18 @@ from typing import Any
 
 import numpy as np
 
+import wintrain.kernels.optimizers  # noqa: F401  (registers the fast optimizers)
 from wintrain.checkpoint import Checkpoint
 from wintrain.config import Config
 from wintrain.data.dataset import Encoded, Encoder
-from wintrain.data.load import corpus_format, load_corpora, load_encoder_and_vectors, to_model_tags
+from wintrain.data.load import load_corpora, load_encoder_and_vectors, to_model_tags, training_scheme
 from wintrain.data.reader import Corpus
-from wintrain.data.tags import infer_scheme, is_chunk_tagset
+from wintrain.data.tags import TagScheme
 from wintrain.errors import TrainingDiverged
+from wintrain.evaluation.decode import resolve_decode
 from wintrain.evaluation.evaluate import evaluate_encoded
 from wintrain.nn.build import TableCoverage, build_model
-from wintrain.nn.ensemble import Model, member_prefix, members_of
+from wintrain.nn.ensemble import Model
 from wintrain.nn.layers import Parameter
 from wintrain.training.events import StepDone, StopRequest
 from wintrain.training.optimizers import OPTIMIZERS, Optimizer, clip_global_norm, global_norm
@@ -43,8 +45,10 @@ class Prepared:
 
     config: Config
     encoder: Encoder
-    corpora: dict[str, Corpus]  # "train", "dev", "test" (those configured)
-    datasets: dict[str, Encoded]
+    scheme: TagScheme  # how the tags read (resolved once; saved in every checkpoint)
+    decode: str  # how dev and test are decoded (evaluation.decode resolved once)
+    corpora: dict[str, Corpus]  # "train", "dev", "test" (those configured), in the data's tags
+    datasets: dict[str, Encoded]  # encoded in the model's tags
     model: Model
     coverage: TableCoverage | None
     optimizer: Optimizer
@@ -68,25 +72,19 @@ def prepare(config: Config, saved: Checkpoint | None = None) -> Prepared:
     init_seed, shuffle_seed = np.random.SeedSequence(config.seed).spawn(2)
     model_rng, shuffle_rng = np.random.default_rng(init_seed), np.random.default_rng(shuffle_seed)
     corpora = load_corpora(config)
-    if config.data.tag_column is None:  # resolved once, so the saved config reads files the same way later
-        conllu = corpus_format(config.data.train, config.data) == "conllu"
-        config.data.tag_column = "upos" if conllu else -1
-    tags = saved.encoder.tagset.tags if saved else config.data.tags or sorted(set(corpora["train"].tags))
-    if config.data.scheme == "auto" and is_chunk_tagset(tags):
-        # resolved once, so the saved config scores the same way later; a flat tag set (POS) keeps
-        # auto, since no chunk scheme applies to it (decoding and scoring ignore it there)
-        config.data.scheme = infer_scheme(tags, corpora["train"].tag_sentences())
-    learned = {split: to_model_tags(corpus, config.data) for split, corpus in corpora.items()}  # IOBES if asked
+    scheme = saved.scheme if saved else training_scheme(config.data, corpora["train"])
+    learned = {split: to_model_tags(corpus, scheme) for split, corpus in corpora.items()}  # IOBES if asked
     if saved is None:
-        encoder, vectors = load_encoder_and_vectors(config, learned["train"])
+        encoder, vectors = load_encoder_and_vectors(config, learned["train"], scheme)
     else:
         encoder, vectors = saved.encoder, None
     datasets = {split: encoder.encode(corpus) for split, corpus in learned.items()}
     model, coverage = build_model(config, encoder, model_rng, vectors)
+    decode = resolve_decode(config.evaluation.decode, model.sentence_level, scheme.chunks)
     optimizer = build_optimizer(config, model)
     schedule = build_schedule(config, steps_per_epoch=math.ceil(len(datasets["train"]) / config.train.batch_size))
-    return Prepared(config, encoder, corpora, datasets, model, None if saved else coverage, optimizer, schedule,
-                    shuffle_rng, model_rng, time.perf_counter() - started)
+    return Prepared(config, encoder, scheme, decode, corpora, datasets, model, None if saved else coverage, optimizer,
+                    schedule, shuffle_rng, model_rng, time.perf_counter() - started)
 
 
 def check_choices(config: Config) -> None:
@@ -108,8 +106,10 @@ def check_choices(config: Config) -> None:
     for key, choice in (("model.init", model.init), ("model.bias_init", model.bias_init),
                         ("embeddings.unknown_init", config.embeddings.unknown_init)):
         INITIALIZERS.check_params(choice.name, choice.params, config.where(key))
-    OPTIMIZERS.check_params(config.optimizer.name, config.optimizer.params, config.where("optimizer"))
-    SCHEDULES.check_params(config.schedule.name, config.schedule.params, config.where("schedule"))
+    OPTIMIZERS.check_params(config.optimizer.name, config.optimizer.params, config.where("optimizer"),
+                            config.optimizer.declared_keys)
+    SCHEDULES.check_params(config.schedule.name, config.schedule.params, config.where("schedule"),
+                           config.schedule.declared_keys)
 
     built, _ = build_model(config, synthetic_encoder(config), np.random.default_rng(config.seed))
     build_optimizer(config, built)
@@ -117,9 +117,11 @@ def check_choices(config: Config) -> None:
 
 
 def build_optimizer(config: Config, model: Model) -> Optimizer:
-    """The configured optimizer over ``model``'s parameters, with its weight averaging."""
-    optimizer = OPTIMIZERS.build(config.optimizer.name, config.optimizer.params, config.where("optimizer"),
-                                 params=model.parameters())
+    """The configured optimizer over ``model``'s parameters (its fast twin with ``train.kernels: fast``),
+    with its weight averaging."""
+    choice = config.optimizer
+    optimizer = OPTIMIZERS.build(choice.name, choice.params, config.where("optimizer"), choice.declared_keys,
+                                 config.train.kernels, params=model.parameters())
     optimizer.ema_decay = config.optimizer.ema_decay
     return optimizer
 
@@ -127,18 +129,18 @@ def build_optimizer(config: Config, model: Model) -> Optimizer:
 def build_schedule(config: Config, steps_per_epoch: int) -> Schedule:
     """The configured learning-rate schedule, from ``optimizer.lr`` over ``train.epochs``."""
     return SCHEDULES.build(config.schedule.name, config.schedule.params, config.where("schedule"),
-                           lr0=config.optimizer.lr, steps_per_epoch=steps_per_epoch, epochs=config.train.epochs)
+                           config.schedule.declared_keys, lr0=config.optimizer.lr, steps_per_epoch=steps_per_epoch,
+                           epochs=config.train.epochs)
 
 
-def clipping_groups(model: Model, units: list[Parameter]) -> list[list[Parameter]]:
-    """The optimizer's ``units`` of each network of ``model``: ``optimizer.clip_norm`` bounds each
-    network's gradient on its own.  Member k of an ensemble of K holds (1/K)·∂J_k/∂θ_k, so it is
-    clipped at clip_norm/K: exactly where it would be clipped alone, whatever the other members do."""
-    members = members_of(model)
-    if len(members) == 1:
-        return [units]
-    groups = [[unit for unit in units if unit.name.startswith(member_prefix(index))] for index in range(len(members))]
-    assert sum(map(len, groups)) == len(units), "every unit belongs to one member"
+def clipping_groups(model: Model, optimizer: Optimizer) -> list[list[Parameter]]:
+    """The optimizer's blocks of each network of ``model``: ``optimizer.clip_norm`` bounds each network's
+    gradient on its own.  Member k of an ensemble of K holds (1/K)·∂J_k/∂θ_k, so it is clipped at
+    clip_norm/K: exactly where it would be clipped alone, whatever the other members do."""
+    if len(model.networks) == 1:
+        return [optimizer.blocks]
+    groups = [optimizer.blocks_of(network.parameters()) for network in model.networks]
+    assert sum(map(len, groups)) == len(optimizer.blocks), "every block belongs to one network"
     return groups
 
 
@@ -201,10 +203,10 @@ class Trainer:
     """Runs training steps and epochs over a :class:`Prepared` set-up, keeping a :class:`TrainerState`."""
 
     def __init__(self, prepared: Prepared, state: TrainerState | None = None, stop: StopRequest | None = None) -> None:
-        self.p = prepared
+        self.prepared = prepared
         self.config = prepared.config
-        self.params = prepared.optimizer.units  # flat buffers and tables: what the gradient norm runs over
-        self.clip_groups = clipping_groups(prepared.model, self.params)
+        self.blocks = prepared.optimizer.blocks  # what the gradient norm runs over
+        self.clip_groups = clipping_groups(prepared.model, prepared.optimizer)
         self.state = state or TrainerState()
         self.stop = stop or StopRequest()
         self.on_checkpoint: Any = None  # called with no arguments every checkpoint_every_steps
@@ -216,10 +218,10 @@ class Trainer:
         alpha = self.config.train.word_dropout
         if alpha == 0.0:
             return None
-        words = self.p.datasets["train"].features[0]
+        words = self.prepared.datasets["train"].features[0]
         assert isinstance(words, np.ndarray)
         centre = words[:, words.shape[1] // 2]
-        counts = np.bincount(centre, minlength=len(self.p.encoder.vocab)).astype(np.float64)
+        counts = np.bincount(centre, minlength=len(self.prepared.encoder.vocab)).astype(np.float64)
         probability = np.where(counts > 0, alpha / (alpha + counts), 0.0)
         probability[:2] = 0.0
         return probability.astype(np.float32)
@@ -227,8 +229,8 @@ class Trainer:
     def drop_words(self, word_ids: np.ndarray) -> None:
         """Word dropout on a batch's (B, w) word ids, in place (the batch is a copy)."""
         assert self.unk_probability is not None
-        hit = self.p.model_rng.random(word_ids.shape, dtype=np.float32) < self.unk_probability[word_ids]
-        word_ids[hit] = self.p.encoder.vocab.unk_id
+        hit = self.prepared.model_rng.random(word_ids.shape, dtype=np.float32) < self.unk_probability[word_ids]
+        word_ids[hit] = self.prepared.encoder.vocab.unk_id
 
     def step(self, index: np.ndarray, lr: float) -> StepResult:
         """Train on the examples ``index`` (B,) with learning rate ``lr``.
@@ -236,25 +238,25 @@ class Trainer:
         A non-finite loss or gradient skips the update (``train.on_nonfinite: skip_batch``) or
         raises :class:`~wintrain.errors.TrainingDiverged` (``stop``, the default).
         """
-        data = self.p.datasets["train"]
+        data = self.prepared.datasets["train"]
         features, targets = data.batch(index)
         if self.unk_probability is not None:
             assert isinstance(features[0], np.ndarray)
             self.drop_words(features[0])
         assert targets is not None
-        lengths = data.sentence_lengths(index) if self.p.model.sentence_level else None
+        lengths = data.sentence_lengths(index) if self.prepared.model.sentence_level else None
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are handled below
-            loss, _ = self.p.model.loss_and_grads(features, targets, train=True, lengths=lengths)
-            norm = global_norm(self.params)
+            loss, _ = self.prepared.model.loss_and_grads(features, targets, train=True, lengths=lengths)
+            norm = global_norm(self.blocks)
         if math.isfinite(loss) and math.isfinite(norm):
             clip = self.config.optimizer.clip_norm
             if clip is not None:
                 if len(self.clip_groups) == 1:
-                    clip_global_norm(self.params, clip, norm)
+                    clip_global_norm(self.blocks, clip, norm)
                 else:
-                    for units in self.clip_groups:
-                        clip_global_norm(units, clip / len(self.clip_groups))
-            self.p.optimizer.step(lr)
+                    for blocks in self.clip_groups:
+                        clip_global_norm(blocks, clip / len(self.clip_groups))
+            self.prepared.optimizer.step(lr)
             return StepResult(loss, norm, True)
         if self.config.train.on_nonfinite == "skip_batch":
             return StepResult(loss, norm, False)
@@ -269,7 +271,7 @@ class Trainer:
         state it was drawn from, so a resumed epoch redraws the same order."""
         if not self.config.train.shuffle:
             return np.arange(n)
-        rng = self.p.shuffle_rng
+        rng = self.prepared.shuffle_rng
         if self.state.step == 0:
             self.state.epoch_rng = dict(rng.bit_generator.state)
         else:  # resuming inside an epoch: redraw the same permutation
@@ -289,8 +291,8 @@ class Trainer:
         when it starts in tokens [k·B, (k+1)·B) of the shuffled stream, so a batch holds about
         B tokens and no sentence is split.
         """
-        data, size = self.p.datasets["train"], self.config.train.batch_size
-        if not self.p.model.sentence_level:
+        data, size = self.prepared.datasets["train"], self.config.train.batch_size
+        if not self.prepared.model.sentence_level:
             order = self.epoch_order(len(data))
             return [order[start:start + size] for start in range(0, len(order), size)]
         starts = data.sentence_starts
@@ -309,7 +311,7 @@ class Trainer:
         """One pass over the shuffled training set (from ``state.step`` on when resuming);
         yields a StepDone every ``progress_every`` steps.  The last event's ``loss`` is the
         mean J of the epoch."""
-        schedule, state = self.p.schedule, self.state
+        schedule, state = self.prepared.schedule, self.state
         batches = self.epoch_batches()
         steps = len(batches)
         every = self.config.train.checkpoint_every_steps
@@ -340,8 +342,9 @@ class Trainer:
     def evaluate(self, split: str, averaged: bool = True) -> dict[str, Any]:
         """The metrics of the current model on a configured split ("dev" or "test"), with the
         parameters' moving average when ``optimizer.ema_decay`` is set and ``averaged``."""
-        p, config = self.p, self.config
-        with p.optimizer.averaged() if averaged else nullcontext():
-            result = evaluate_encoded(p.model, p.encoder, p.corpora[split], p.datasets[split],
-                                      config.train.eval_batch_size, config.evaluation.decode, config.data)
+        prepared, config = self.prepared, self.config
+        with prepared.optimizer.averaged() if averaged else nullcontext():
+            result = evaluate_encoded(prepared.model, prepared.encoder, prepared.scheme, prepared.corpora[split],
+                                      prepared.datasets[split], prepared.decode, config.train.eval_batch_size,
+                                      config.train.kernels)
         return result.metrics
