@@ -138,7 +138,8 @@ def child(spec: dict) -> None:
         digests[name].add(hashlib.sha1("\n".join(" ".join(row) for row in tags).encode()).hexdigest()[:12])
         return elapsed
 
-    score = getattr(evaluate, "predict_scores", None)  # older checkouts: the model's own method
+    # this checkout: evaluate.model_scores; checkouts before the kernels (4942276 and older): evaluate.predict_scores
+    score = getattr(evaluate, "model_scores", None) or getattr(evaluate, "predict_scores", None)
 
     def stages(name: str) -> dict[str, float]:
         tagger = taggers[name]
@@ -147,7 +148,7 @@ def child(spec: dict) -> None:
         marks = [time.perf_counter()]
         encoded = encoder.encode_sentences(sentences)
         marks.append(time.perf_counter())
-        scores = score(model, encoded.features, batch) if score else model.predict_scores(encoded.features, batch)
+        scores = score(model, encoded.features, batch)
         marks.append(time.perf_counter())
         decode_only(decoding, tagger, scores, encoded.sentence_starts)
         marks.append(time.perf_counter())
@@ -176,7 +177,12 @@ def child(spec: dict) -> None:
 
 def decode_only(decoding: Any, tagger: Any, scores: Any, starts: Any) -> Any:
     """The decoding step of ``predict_ids`` alone, on given scores (for the stage table)."""
-    from wintrain.data.tags import is_chunk_tagset
+    from wintrain.evaluation import evaluate
+
+    if hasattr(evaluate, "decode_scores"):  # this checkout: the decoder resolved once by the Tagger
+        tags = tagger.checkpoint.encoder.tagset.tags
+        return evaluate.decode_scores(tagger.model, scores, starts, tagger.decode, tags, tagger.tag_scheme)
+    from wintrain.data.tags import is_chunk_tagset  # the checkouts before the kernels
     from wintrain.nn.sll import SentenceLoss
 
     loss = tagger.model.loss

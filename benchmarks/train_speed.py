@@ -16,7 +16,7 @@ For each batch size it reports
   of one step (x·W1, h·W2, dW2 = hᵀ·dz, dh = dz·W2ᵀ, dW1 = xᵀ·dh, dx = dh·W1ᵀ) timed in a
   tight loop, × the steps of an epoch;
 * with ``--per-example``: a per-example Python-loop implementation of the same step
-  (benchmarks/_perexample.py; forward/backward per example, ONE lazy-Adam update per batch;
+  (wintrain/nn/per_example.py; forward/backward per example, ONE lazy-Adam update per batch;
   also shown: an update after every example) timed on a subset and extrapolated to an epoch;
 * with ``--vs-torch``: the same model in PyTorch (CPU, float32, same initial weights, same
   shuffled order, same batch size and thread count) in three variants — dense
@@ -86,9 +86,8 @@ import numpy as np  # noqa: E402  (after the thread variables are set)
 from wintrain.config import load_config  # noqa: E402
 from wintrain.errors import WintrainError  # noqa: E402
 from wintrain.nn.graph import describe  # noqa: E402
+from wintrain.nn.per_example import PerExampleTrainer, lecture_arrays  # noqa: E402
 from wintrain.training.trainer import Prepared, Trainer, prepare  # noqa: E402
-
-from _perexample import PerExampleTrainer  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -144,9 +143,7 @@ class WintrainVariant:
 def initial_arrays(prepared: Prepared) -> list[np.ndarray]:
     """[table, W1, b1, W2, b2] of the freshly built model (copies)."""
     model = prepared.model
-    (affine, _, _), = model.hidden
-    return [model.embeddings[0].table.value.copy(), affine.weight.value.copy(), affine.bias.value.copy(),
-            model.output.weight.value.copy(), model.output.bias.value.copy()]
+    return lecture_arrays(model)
 
 
 def shuffle_rng(prepared: Prepared) -> np.random.Generator:
@@ -406,9 +403,8 @@ def main() -> int:
             if fused_problem is None:
                 variants += [TorchVariant(torch, "fused", prepared, start)]
             variants += [TorchVariant(torch, "sparse", prepared, start)]
-        (affine, _, _), = prepared.model.hidden
-        n_in, hidden = affine.weight.value.shape
-        classes = prepared.model.output.weight.value.shape[1]
+        _, w1, _, w2, _ = start
+        (n_in, hidden), classes = w1.shape, w2.shape[1]
         probes = []
         if ARGS.per_example:
             probes.append(PerExampleProbe(prepared, start, batch, ARGS.per_example_windows, "batch"))
@@ -431,7 +427,7 @@ def main() -> int:
     print(f"data:      {ARGS.train} ({n_tokens:,} tokens = windows), vectors {ARGS.vectors}; "
           f"vocabulary {len(first.encoder.vocab):,}; "
           f"set-up (prepare) {setups[ARGS.batch_sizes[0]]['load_seconds']:.2f} s")
-    print(f"model:     window {first.config.model.window_size}, d = {first.model.embeddings[0].dim}, "
+    print(f"model:     window {first.config.model.window_size}, d = {first.model.features[0].dim}, "
           f"input {n_in}, H = {hidden} tanh, C = {classes}, no casing, fine-tuned embeddings, sparse_adam lr "
           f"{first.config.optimizer.lr:g}; {first.model.count_parameters():,} parameters")
     print(f"FLOPs:     {flops:,} per token = forward {forward_flops:,} + backward {backward_flops:,} "
@@ -549,7 +545,7 @@ def main() -> int:
                      f"{reference:.3f} (B={reference_batch})", f"{epoch / reference:,.1f}x"])
         print(_common.table(["implementation", "µs/window", "min–max µs", "epoch s (extrap.)", "wintrain epoch s",
                              "wintrain speed-up"], rows))
-        print(f"loop = benchmarks/_perexample.py: forward + backward per window with NumPy vector-matrix products; "
+        print(f"loop = wintrain/nn/per_example.py: forward + backward per window with NumPy vector-matrix products; "
               f"{ARGS.per_example_windows} windows per sample (per-example-update row: 512), one sample per round; "
               "'update per batch' is the same computation as wintrain's step (mean gradient, one lazy-Adam update)")
 

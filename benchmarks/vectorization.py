@@ -9,7 +9,7 @@ The notes measured 639 µs vs 53.8 µs.
 
 Part 2 does the same for a *full training step* (forward, backward, lazy-Adam update) of
 wintrain's reference window model (window 5, d = 50, H = 200, tanh, C = 9, fine-tuned
-embeddings): a per-example Python loop (benchmarks/_perexample.py, one update per batch)
+embeddings): a per-example Python loop (wintrain/nn/per_example.py, one update per batch)
 against wintrain's vectorised step on one batch of 500 windows.  Both start from the same
 parameters, and the script first checks that one step of each gives the same parameters.
 
@@ -40,10 +40,9 @@ _common.set_threads(ARGS.threads)
 
 import numpy as np  # noqa: E402  (after the thread variables are set)
 
+from wintrain.kernels.optimizers import FusedSparseAdam as SparseAdam  # noqa: E402  (the fast twin)
 from wintrain.nn.model import FeatureTable, ModelSpec, WindowClassifier  # noqa: E402
-from wintrain.training.optimizers import SparseAdam  # noqa: E402
-
-from _perexample import PerExampleTrainer  # noqa: E402
+from wintrain.nn.per_example import PerExampleTrainer, lecture_arrays  # noqa: E402
 
 N, D, C = 500, 300, 5
 LECTURE_LOOP_US, LECTURE_MATRIX_US = 639.0, 53.8
@@ -101,9 +100,7 @@ def reference_model(vocab: int, seed: int = 1) -> WindowClassifier:
 
 def snapshot(model: WindowClassifier) -> list[np.ndarray]:
     """[table, W1, b1, W2, b2] copies."""
-    (affine, _, _), = model.hidden
-    return [model.embeddings[0].table.value.copy(), affine.weight.value.copy(), affine.bias.value.copy(),
-            model.output.weight.value.copy(), model.output.bias.value.copy()]
+    return lecture_arrays(model)
 
 
 def training_step(repeat: int, vocab: int) -> str:
