@@ -115,7 +115,7 @@ class UDScore:
         return self.correct / self.aligned if self.aligned else 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class UDDocument:
     """What scoring needs from one CoNLL-U file.
 
