@@ -253,6 +253,11 @@ class TrainConfig(Section):
     on_nonfinite: Literal["stop", "skip_batch"] = Field(
         "stop", description="a non-finite loss or gradient: stop the run, or skip that batch's update"
     )
+    diagnostics: bool = Field(
+        True,
+        description="measure every epoch, on fixed samples: hidden layers' activations (saturated, dead units), "
+        "update/weight ratios, the training score; give the lecture's advice when they cross a threshold",
+    )
     kernels: Literal["fast", "textbook"] = Field(
         "fast",
         description="fast: the vectorised kernels; textbook: the lecture's plain forms of every node, optimizer "

@@ -66,13 +66,36 @@ def dev_columns(record: dict[str, Any]) -> list[tuple[str, str]]:
     return [(title, key) for title, key in keys if key in record]
 
 
+def diagnostics_brief(record: dict[str, Any]) -> str:
+    """The epoch's diagnostics in a few words: the training score, the worst dead or saturated share of a
+    hidden layer, the largest update/weight ratio ("" when the run measured none)."""
+    if "train_score" not in record:
+        return ""
+    parts = [f"train={percent(record['train_score'])}"]
+    diagnostics = record.get("diagnostics") or {}
+    for key, label in (("dead", "dead"), ("saturated", "saturated")):
+        shares = [layer[key] for layer in diagnostics.get("layers", {}).values() if layer.get(key) is not None]
+        if shares:
+            parts.append(f"{label}={100 * max(shares):.0f}%")
+    ratios = [p["update_ratio"] for p in diagnostics.get("params", {}).values() if p.get("update_ratio") is not None]
+    if ratios:
+        parts.append(f"update/weight≤{max(ratios):.1e}")
+    return " ".join(parts)
+
+
 def epoch_line(record: dict[str, Any], is_best: bool) -> str:
     dev = " ".join(f"{title}={percent(record[key])}" for title, key in dev_columns(record))
+    brief = diagnostics_brief(record)
     return (
         f"epoch {record['epoch']}: train_loss={record['train_loss']:.4f} lr={record['lr']:.3g} {dev} "
-        f"time={record['epoch_seconds']:.2f}s tokens/s={record['tokens_per_second']:,.0f}"
+        + (f"{brief} " if brief else "")
+        + f"time={record['epoch_seconds']:.2f}s tokens/s={record['tokens_per_second']:,.0f}"
         + (" *best*" if is_best else "")
     )
+
+
+def advice_lines(advice: list[str]) -> list[str]:
+    return [f"advice: {line}" for line in advice]
 
 
 def dev_chart(records: list[dict[str, Any]]) -> str | None:
@@ -99,6 +122,9 @@ def summary_lines(event: RunDone, records: list[dict[str, Any]] | None = None) -
                          f"accuracy = {percent(test['accuracy'])}")
         else:
             lines.append(f"test (best epoch): accuracy = {percent(test['accuracy'])}")
+    if s.get("advice"):
+        lines.append(f"advice given: {len(s['advice'])} (in summary.json; see them all with wintrain report "
+                     f"{event.run_dir})")
     lines.append(f"evaluate again: wintrain eval {event.run_dir / 'best.npz'} --data FILE")
     return lines
 
@@ -122,6 +148,8 @@ def render_plain(events: Iterable[Event], console: Console) -> dict[str, Any]:
         elif isinstance(event, EpochDone):
             records.append(event.record)
             console.print(epoch_line(event.record, event.is_best), highlight=False, soft_wrap=True)
+            for line in advice_lines(event.advice):
+                console.print(line, highlight=False, markup=False, soft_wrap=True)
         elif isinstance(event, RunDone):
             summary = event.summary
             for line in summary_lines(event, records):
@@ -172,13 +200,17 @@ def render_rich(events: Iterable[Event], console: Console) -> dict[str, Any]:
                 record = event.record
                 records.append(record)
                 if table is None:
-                    columns = ["epoch", "train loss", "lr"] + [t for t, _ in dev_columns(record)] + ["seconds", "tok/s"]
+                    columns = ["epoch", "train loss", "lr"] + [t for t, _ in dev_columns(record)]
+                    columns += (["train score"] if "train_score" in record else []) + ["seconds", "tok/s"]
                     table = Table(*columns, title="epochs")
                 dev = [percent(record[key]) for _, key in dev_columns(record)]
                 star = " ★" if event.is_best else ""
+                train = [percent(record["train_score"])] if "train_score" in record else []
                 table.add_row(f"{record['epoch']}{star}", f"{record['train_loss']:.4f}", f"{record['lr']:.3g}", *dev,
-                              f"{record['epoch_seconds']:.2f}", f"{record['tokens_per_second']:,.0f}")
+                              *train, f"{record['epoch_seconds']:.2f}", f"{record['tokens_per_second']:,.0f}")
                 progress.console.print(epoch_line(record, event.is_best), highlight=False)
+                for line in advice_lines(event.advice):
+                    progress.console.print(f"[yellow]{line}[/yellow]", highlight=False)
                 assert run_task is not None
                 progress.advance(run_task)
             elif isinstance(event, RunDone):

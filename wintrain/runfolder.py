@@ -2,14 +2,15 @@
 
 A training run owns one folder::
 
-    config.yaml        the resolved config (absolute paths, the tag column and, for chunk tag
-                       sets, the tagging scheme resolved; a flat tag set keeps scheme: auto)
+    config.yaml        the config with absolute paths (the tag scheme training resolves is in the
+                       checkpoints and in summary.json)
     environment.json   seed, versions, platform, start time
     metrics.jsonl      one JSON row per finished epoch (schema: :class:`MetricsRow`)
     metrics.csv        the same rows as CSV (columns fixed by the first row)
     last.npz           everything ``--resume`` needs      (written by :mod:`wintrain.checkpoint`)
     best.npz           the parameters of the best dev epoch
-    summary.json       best epoch, best dev metrics, test metrics of best.npz, time, versions
+    summary.json       best epoch, best dev metrics, test metrics of best.npz, time, versions, tag
+                       scheme, the diagnostics' advice
 
 Training appends one row per epoch to both metrics files (never re-reading them); plotting,
 comparing and resuming read them back through :func:`read_metrics`.
@@ -58,6 +59,10 @@ METRICS_COLUMNS = {
     "dev_f1": "entity F1 on dev (chunk tag sets)",
     "dev_macro_f1": "macro-averaged per-tag F1 on dev (flat tag sets)",
     "dev_score": "the number that picks the best epoch: dev_f1 for chunk tag sets, else dev_accuracy",
+    "train_score": "the same score on a fixed sample of training sentences (train.diagnostics)",
+    "diagnostics": "per hidden layer (layers.NAME: activation, pre_mean, pre_std, act_mean, act_std, saturated, "
+                   "dead) and per weight matrix, table and transitions (params.NAME: grad_norm, weight_norm, "
+                   "update_ratio); see wintrain/training/diagnostics.py",
 }
 """The schema of ``metrics.jsonl`` and ``metrics.csv``: every column and what it holds (scores in [0, 1])."""
 
@@ -235,9 +240,10 @@ class RunFolder:
         self._write(ENVIRONMENT_FILE, json.dumps(environment(config), indent=2) + "\n")
 
     def append_metrics(self, row: MetricsRow) -> None:
-        """Add one epoch's row to ``metrics.jsonl`` and ``metrics.csv``."""
+        """Add one epoch's row to ``metrics.jsonl`` and ``metrics.csv`` (nested values, the diagnostics,
+        flattened into dotted CSV columns)."""
         self._append(METRICS_FILE, json.dumps(row) + "\n")
-        self._append_csv(dict(row))
+        self._append_csv(flat_row(row))
 
     def _append_csv(self, row: dict[str, Any]) -> None:
         """One CSV line; the header (the first row's keys) is written with the first row."""
@@ -257,7 +263,7 @@ class RunFolder:
         self._write(METRICS_FILE, "".join(json.dumps(row) + "\n" for row in rows))
         (self.path / METRICS_CSV).unlink(missing_ok=True)
         for row in rows:
-            self._append_csv(row)
+            self._append_csv(flat_row(row))
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         self._write(SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
@@ -271,6 +277,17 @@ class RunFolder:
     def _append(self, name: str, text: str) -> None:
         with open(self.path / name, "a", encoding="utf-8", newline="") as stream:
             stream.write(text)
+
+
+def flat_row(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"diagnostics": {"layers": {"hidden1": {"dead": 0.1}}}}`` → ``{"diagnostics.layers.hidden1.dead": 0.1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            flat.update(flat_row(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _csv_line(values: list[Any]) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 
 from wintrain.data.casing import CASING_CLASSES, casing_ids
 from wintrain.data.chars import CharBatch, CharVocab, CharWindows, char_windows
-from wintrain.data.reader import Corpus, sentence_starts
+from wintrain.data.reader import Corpus, sentence_rows, sentence_starts
 from wintrain.data.vocab import TagSet, Vocab
 from wintrain.data.windows import gather_windows, window_positions
 from wintrain.errors import WintrainError, listed
@@ -47,6 +47,15 @@ class Encoded:
         """The windows ``index`` of every feature (and their targets)."""
         targets = None if self.targets is None else self.targets[index]
         return [f[index] for f in self.features], targets
+
+    def subset(self, sentences: np.ndarray) -> Encoded:
+        """The data set of the sentences numbered ``sentences`` (their windows are theirs alone)."""
+        rows, starts = sentence_rows(self.sentence_starts, sentences)
+        features: list[Feature] = [
+            CharWindows(f.forms[rows], f.ids, f.lengths, f.width) if isinstance(f, CharWindows) else f[rows]
+            for f in self.features
+        ]
+        return Encoded(features, None if self.targets is None else self.targets[rows], starts)
 
     def sentence_lengths(self, index: np.ndarray) -> np.ndarray:
         """(S_b,) lengths of the whole sentences that the token indices ``index`` (B,) cover, in order."""

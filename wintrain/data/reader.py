@@ -69,6 +69,21 @@ class Corpus:
         """The S sentences as lists of tags."""
         return split_at(self.tags, self.sentence_starts)
 
+    def subset(self, sentences: np.ndarray) -> Corpus:
+        """The corpus of the sentences numbered ``sentences`` (in that order)."""
+        rows, starts = sentence_rows(self.sentence_starts, sentences)
+        return Corpus(self.path, [self.tokens[i] for i in rows.tolist()], [self.tags[i] for i in rows.tolist()],
+                      starts, self.lines[rows])
+
+
+def sentence_rows(starts: np.ndarray, sentences: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The token rows of the sentences numbered ``sentences`` (of a corpus with offsets ``starts``), back to
+    back, and their new (len(sentences)+1,) offsets."""
+    first, lengths = starts[:-1][sentences], np.diff(starts)[sentences]
+    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    rows = np.repeat(first - offsets[:-1], lengths) + np.arange(int(offsets[-1]))
+    return rows, offsets
+
 
 def split_at(items: list[str], starts: np.ndarray) -> list[list[str]]:
     """Cut flat ``items`` into consecutive sentences at the (S+1,) offsets ``starts``."""

@@ -7,7 +7,7 @@ other way: a signal handler sets it and the loop stops cleanly after the current
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ class StepDone:
 class EpochDone:
     record: MetricsRow  # the metrics.jsonl row
     is_best: bool
+    advice: list[str] = field(default_factory=list)  # the diagnostics' new advice lines
 
 
 @dataclass(frozen=True)

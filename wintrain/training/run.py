@@ -8,6 +8,7 @@ parameters, bit for bit, as a run that was never interrupted.
 
 from __future__ import annotations
 
+import math
 import signal
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from wintrain.config import Config, load_config
 from wintrain.errors import CannotWrite, TrainingDiverged, WintrainError
 from wintrain.evaluation.evaluate import main_score
 from wintrain.runfolder import BEST, LAST, MetricsRow, RunFolder, default_run_dir, dev_columns
+from wintrain.training.diagnostics import Diagnostics, advise
 from wintrain.training.events import (
     EpochDone,
     EpochStarted,
@@ -45,6 +47,8 @@ class Run:
         self.last_saved: tuple[int, int] | None = None  # (epoch, step) that last.npz holds
         self.best_saved = 0  # the epoch best.npz holds (0: none yet)
         trainer.on_checkpoint = self.save_last
+        if prepared.config.train.diagnostics:
+            trainer.diagnostics = Diagnostics(prepared, prepared.config.seed)
 
     def save(self, name: str, resumable: bool) -> None:
         p, state = self.prepared, self.trainer.state
@@ -124,10 +128,10 @@ class Run:
                 return
             seconds = time.perf_counter() - started
             state.train_seconds += seconds
-            record, is_best = self.finish_epoch(epoch, last, seconds)
+            record, is_best, advice = self.finish_epoch(epoch, last, seconds)
             if patience is not None and state.epochs_without_improvement >= patience:
                 stopped_early = True
-            yield EpochDone(record, is_best)
+            yield EpochDone(record, is_best, advice)
             if trainer.stop.requested and state.epoch < epochs and not stopped_early:
                 yield RunInterrupted(self.folder.path, int(trainer.stop.signal or signal.SIGINT), state.epoch, 0)
                 return
@@ -135,9 +139,10 @@ class Run:
         self.save_last()
         yield RunDone(self.folder.path, self.finish(stopped_early))
 
-    def finish_epoch(self, epoch: int, last: StepDone | None, seconds: float) -> tuple[MetricsRow, bool]:
-        """Score dev, update best/patience, write the metrics row and checkpoints.
-        Returns the metrics.jsonl row and whether this epoch is the best so far."""
+    def finish_epoch(self, epoch: int, last: StepDone | None,
+                     seconds: float) -> tuple[MetricsRow, bool, list[str]]:
+        """Score dev, measure the diagnostics, update best/patience, write the metrics row and checkpoints.
+        Returns the metrics.jsonl row, whether this epoch is the best so far and the new advice."""
         p, state, config = self.prepared, self.trainer.state, self.prepared.config
         record: MetricsRow = {
             "epoch": epoch,
@@ -161,12 +166,30 @@ class Run:
             state.epochs_without_improvement = 0
         else:
             state.epochs_without_improvement += 1
+        advice = self.diagnose(epoch, record, score if dev_metrics else math.nan)
         state.end_epoch(epoch)
         self.folder.append_metrics(record)
         if is_best:
             self.save_best(epoch)
         self.save_last()
-        return record, is_best
+        return record, is_best, advice
+
+    def diagnose(self, epoch: int, record: MetricsRow, dev_score: float) -> list[str]:
+        """Add the training score and the diagnostics to the epoch's ``record``; the advice not given before."""
+        diagnostics, state = self.trainer.diagnostics, self.trainer.state
+        if diagnostics is None:
+            return []
+        train_score, measured = diagnostics.measure(state.probes)
+        record["train_score"] = train_score
+        record["diagnostics"] = measured
+        state.scores.append([train_score, dev_score])
+        given = {f"{item['kind']}:{item['subject']}" for item in state.advice}
+        name = main_score(state.best_dev)[0] if state.best_dev else "score"
+        found = advise(epoch, measured, [(train, dev) for train, dev in state.scores if not math.isnan(dev)],
+                       state.best_score, name, self.prepared.config)
+        new = [item for item in found if item.key not in given]
+        state.advice += [item.to_json() for item in new]
+        return [item.message for item in new]
 
     def finish(self, stopped_early: bool) -> dict[str, Any]:
         p, state, config = self.prepared, self.trainer.state, self.prepared.config
@@ -184,6 +207,7 @@ class Run:
             "numpy_version": np.__version__,
             "seed": config.seed,
             "tag_scheme": {"data": p.scheme.data, "model": p.scheme.model},
+            "advice": state.advice,
         }
         if "test" in p.datasets:
             restore_parameters(self.folder.best, p.model)  # training is over: score the best epoch

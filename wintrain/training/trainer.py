@@ -33,6 +33,7 @@ from wintrain.evaluation.evaluate import evaluate_encoded
 from wintrain.nn.build import TableCoverage, build_model
 from wintrain.nn.ensemble import Model
 from wintrain.nn.layers import Parameter
+from wintrain.training.diagnostics import Diagnostics
 from wintrain.training.events import StepDone, StopRequest
 from wintrain.training.optimizers import OPTIMIZERS, Optimizer, clip_global_norm, global_norm
 from wintrain.training.schedules import SCHEDULES, Schedule
@@ -170,11 +171,15 @@ class TrainerState:
     model_rng: dict[str, Any] = field(default_factory=dict)
     train_seconds: float = 0.0
     finished: bool = False
+    probes: dict[str, list[float]] = field(default_factory=dict)  # this epoch's measured updates (diagnostics)
+    scores: list[list[float]] = field(default_factory=list)  # [train score, dev score] per finished epoch
+    advice: list[dict[str, Any]] = field(default_factory=list)  # every advice given so far
 
     def end_epoch(self, epoch: int) -> None:
         """Mark ``epoch`` complete and reset the per-epoch counters (the next epoch starts at step 0)."""
         self.epoch, self.step = epoch, 0
         self.epoch_loss_sum, self.epoch_examples, self.skipped_batches = 0.0, 0, 0
+        self.probes = {}
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {"state": np.array(json.dumps(asdict(self)))}
@@ -211,6 +216,7 @@ class Trainer:
         self.stop = stop or StopRequest()
         self.on_checkpoint: Any = None  # called with no arguments every checkpoint_every_steps
         self.unk_probability = self.word_dropout_table()
+        self.diagnostics: Diagnostics | None = None  # set by a run with train.diagnostics (it measures updates)
 
     def word_dropout_table(self) -> np.ndarray | None:
         """Per word id, the probability α/(α + count) of replacing it by <unk> (None when off);
@@ -249,6 +255,9 @@ class Trainer:
             loss, _ = self.prepared.model.loss_and_grads(features, targets, train=True, lengths=lengths)
             norm = global_norm(self.blocks)
         if math.isfinite(loss) and math.isfinite(norm):
+            diagnostics = self.diagnostics
+            probe = diagnostics.before_update() if diagnostics and diagnostics.probing(
+                self.state.step, self.prepared.steps_per_epoch) else None
             clip = self.config.optimizer.clip_norm
             if clip is not None:
                 if len(self.clip_groups) == 1:
@@ -257,6 +266,8 @@ class Trainer:
                     for blocks in self.clip_groups:
                         clip_global_norm(blocks, clip / len(self.clip_groups))
             self.prepared.optimizer.step(lr)
+            if diagnostics is not None and probe is not None:
+                diagnostics.after_update(probe, self.state.probes)
             return StepResult(loss, norm, True)
         if self.config.train.on_nonfinite == "skip_batch":
             return StepResult(loss, norm, False)
