@@ -157,6 +157,11 @@ class CharsConfig(Section):
 class FeaturesConfig(Section):
     casing: bool = Field(True, description="a small trainable embedding of each word's casing class")
     casing_dim: int = Field(4, gt=0, description="size of the casing embedding")
+    category: bool = Field(
+        False, description="a small trainable embedding of the Unicode category of each token's first character "
+        "(letter, digit, punctuation, space, …): for tokenizers, whose tokens are characters"
+    )
+    category_dim: int = Field(8, gt=0, description="size of the category embedding")
     prefixes: list[int] = Field(default_factory=list, description="prefix lengths to embed, e.g. [2, 3]")
     suffixes: list[int] = Field(default_factory=list, description="suffix lengths to embed, e.g. [2, 3]")
     affix_dim: int = Field(8, gt=0, description="size of each prefix/suffix embedding")

@@ -107,6 +107,13 @@ def test_no_regularisation_long_on_a_small_corpus_gets_the_overfitting_advice(tm
                                       f"{100 * record['dev_score']:.1f} and the gap is widening")
 
 
+def test_weights_initialised_far_too_small_get_the_tiny_activation_advice_before_the_first_epoch(tmp_path):
+    epochs, summary = advice_of(SYNTHETIC, ["model.init={name: uniform, r: 0.0005}", "train.epochs=1"], tmp_path)
+    tiny = [item for item in summary["advice"] if item["kind"] == "tiny_activations"]
+    assert [(item["epoch"], item["subject"]) for item in tiny] == [(0, "hidden1")]
+    assert epochs[0].advice[0].startswith("the activations of hidden1 hardly vary at initialisation (std 0.00")
+
+
 def test_diagnostics_off_measure_nothing(tmp_path):
     train(load_config(SYNTHETIC, ["train.epochs=1", "train.diagnostics=false"]), tmp_path / "run")
     row = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])

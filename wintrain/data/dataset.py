@@ -13,7 +13,7 @@ from itertools import chain
 
 import numpy as np
 
-from wintrain.data.casing import CASING_CLASSES, casing_ids
+from wintrain.data.casing import CASING_CLASSES, CATEGORIES, casing_ids, category_ids
 from wintrain.data.chars import CharBatch, CharVocab, CharWindows, char_windows
 from wintrain.data.reader import Corpus, sentence_rows, sentence_starts
 from wintrain.data.vocab import TagSet, Vocab
@@ -121,16 +121,19 @@ class Encoder:
     chars: CharVocab | None = None  # the character feature (None: off)
     char_max_length: int = 20
     char_width: int = 3
+    category: bool = False  # the Unicode category of each token's first character
 
     @property
     def feature_names(self) -> list[str]:
-        names = ["word"] + (["casing"] if self.casing else []) + list(self.affixes)
+        names = ["word"] + (["casing"] if self.casing else []) + (["category"] if self.category else [])
+        names += list(self.affixes)
         return names + (["chars"] if self.chars is not None else [])
 
     @property
     def feature_sizes(self) -> list[int]:
         """Rows of each feature's table (the character table for ``chars``)."""
         sizes = [len(self.vocab)] + ([len(CASING_CLASSES)] if self.casing else [])
+        sizes += [len(CATEGORIES)] if self.category else []
         sizes += [len(v) for v in self.affixes.values()]
         return sizes + ([len(self.chars)] if self.chars is not None else [])
 
@@ -145,6 +148,8 @@ class Encoder:
         per_form = [self.vocab.encode(self.lookup_forms(forms))]
         if self.casing:
             per_form.append(casing_ids(forms))
+        if self.category:
+            per_form.append(category_ids(forms))
         for name, vocab in self.affixes.items():
             kind, length = parse_affix_name(name)
             per_form.append(vocab.encode([affix(t, kind, length) for t in forms]))
@@ -192,8 +197,8 @@ class Encoder:
         arrays = {
             "encoder/vocab": words_to_bytes(self.vocab.words),
             "encoder/tags": np.array(self.tagset.tags, dtype=str),
-            "encoder/settings": np.array([self.window_size, int(self.lowercase), int(self.casing), int(self.digits)],
-                                         dtype=np.int64),
+            "encoder/settings": np.array([self.window_size, int(self.lowercase), int(self.casing), int(self.digits),
+                                          int(self.category)], dtype=np.int64),
         }
         arrays.update({f"encoder/affix/{name}": words_to_bytes(v.words) for name, v in self.affixes.items()})
         if self.chars is not None:
@@ -203,7 +208,8 @@ class Encoder:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Encoder:
-        window_size, lowercase, casing, digits = (int(v) for v in arrays["encoder/settings"])
+        window_size, lowercase, casing, digits, *more = (int(v) for v in arrays["encoder/settings"])
+        category = bool(more[0]) if more else False  # written since checkpoint format 5
         affixes = {key.removeprefix("encoder/affix/"): Vocab(bytes_to_words(value))
                    for key, value in sorted(arrays.items()) if key.startswith("encoder/affix/")}
         chars, max_length, width = None, 20, 3
@@ -221,6 +227,7 @@ class Encoder:
             chars,
             max_length,
             width,
+            category,
         )
 
 

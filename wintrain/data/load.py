@@ -103,7 +103,7 @@ def make_encoder(config: Config, train: Corpus, scheme: TagScheme, vectors: Vect
         chars = CharVocab.build(train.tokens, features.chars.min_count)
     return Encoder(vocab, tagset, config.model.window_size, data.lowercase, features.casing, data.digits, affixes,
                    chars, features.chars.max_length if features.chars else 20,
-                   features.chars.width if features.chars else 3)
+                   features.chars.width if features.chars else 3, features.category)
 
 
 def load_encoder_and_vectors(config: Config, train: Corpus, scheme: TagScheme) -> tuple[Encoder, Vectors | None]:

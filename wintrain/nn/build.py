@@ -124,7 +124,7 @@ def build_network(
     dense = config.embeddings.dense_updates
     features = [FeatureTable("word", words, config.embeddings.trainable, dense)]
     small_tables = INITIALIZERS.build("uniform", {}, "")
-    dims = {"casing": config.features.casing_dim}
+    dims = {"casing": config.features.casing_dim, "category": config.features.category_dim}
     for name, size in zip(encoder.feature_names[1:], encoder.feature_sizes[1:]):
         if name == "chars":
             continue

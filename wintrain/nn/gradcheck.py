@@ -102,7 +102,8 @@ def synthetic_encoder(config: Config, n_words: int = 40) -> Encoder:
     return Encoder(Vocab.build(word.lower() for word in words), TagSet(tags), config.model.window_size,
                    config.data.lowercase, config.features.casing,
                    chars=CharVocab.build(words) if chars else None,
-                   char_max_length=chars.max_length if chars else 20, char_width=chars.width if chars else 3)
+                   char_max_length=chars.max_length if chars else 20, char_width=chars.width if chars else 3,
+                   category=config.features.category)
 
 
 def check_config_gradients(

@@ -28,7 +28,7 @@ Thresholds (chosen so that the shipped configs trigger none):
 * dead: a quarter or more of a layer's units never active on the 1,024 sample windows;
 * update/weight ratio of a weight matrix (or the transitions) above 0.1 on any of the 8 measured
   steps of the epoch (learning rate too high), or below 1e-5 in their median (too low);
-* activations with a standard deviation below 0.01;
+* activations with a standard deviation below 0.01 (at initialisation, and after each epoch);
 * overfitting: training score minus dev score above 0.05 (5 points), larger than at each of the two
   epochs before, while dev is below its best; the training score is measured on about 4,000 tokens of
   whole training sentences.
@@ -134,6 +134,16 @@ class Diagnostics:
             probes.setdefault(f"{param.name}/ratio", []).append(ratio)
             probes.setdefault(f"{param.name}/grad", []).append(grad_norm)
 
+    def layers(self) -> dict[str, Any]:
+        """The hidden layers' statistics on the sample windows now (before training: at initialisation)."""
+        prepared = self.prepared
+        features, _ = prepared.datasets["train"].batch(self.windows)
+        layers: dict[str, Any] = {}
+        for index, network in enumerate(prepared.model.networks):
+            prefix = f"member{index + 1}." if len(prepared.model.networks) > 1 else ""
+            layers.update({prefix + name: stats for name, stats in layer_statistics(network, features).items()})
+        return layers
+
     def measure(self, probes: dict[str, list[float]]) -> tuple[float, dict[str, Any]]:
         """The training score on the sample sentences and the diagnostics of the epoch (``probes`` are its
         measured updates): ``{"layers": {name: {...}}, "params": {name: {...}}}``."""
@@ -142,11 +152,7 @@ class Diagnostics:
         with prepared.optimizer.averaged():
             result = evaluate_encoded(prepared.model, prepared.encoder, prepared.scheme, self.corpus, self.encoded,
                                       prepared.decode, config.train.eval_batch_size, config.train.kernels)
-            layers: dict[str, Any] = {}
-            features, _ = prepared.datasets["train"].batch(self.windows)
-            for index, network in enumerate(prepared.model.networks):
-                prefix = f"member{index + 1}." if len(prepared.model.networks) > 1 else ""
-                layers.update({prefix + name: stats for name, stats in layer_statistics(network, features).items()})
+            layers = self.layers()
         params = {}
         for param in self.params:
             ratios, grads = probes.get(f"{param.name}/ratio", []), probes.get(f"{param.name}/grad", [])
@@ -202,6 +208,14 @@ def dead_share(kind: str, pre: np.ndarray) -> float | None:
     if kind not in RECTIFYING:
         return None
     return float(np.mean(~(pre > 0).any(axis=0)))
+
+
+def advise_initial(layers: dict[str, Any]) -> list[Advice]:
+    """Advice on the initial weights, from the hidden layers' statistics before training (epoch 0)."""
+    return [Advice(0, "tiny_activations", name,
+                   f"the activations of {name} hardly vary at initialisation (std {layer['act_std']:.2g}): the initial "
+                   "weights are too small (model.init; Xavier's Var = 2/(n_in + n_out) keeps them in range)")
+            for name, layer in layers.items() if layer["act_std"] < TINY_ACTIVATIONS]
 
 
 def advise(epoch: int, diagnostics: dict[str, Any], scores: list[tuple[float, float]], best_dev: float,
