@@ -13,7 +13,7 @@ STAGES = [
     ("wintrain.checkpoint", "wintrain.runfolder"),
     ("wintrain.evaluation", "wintrain.plot"),
     ("wintrain.training",),
-    ("wintrain.sweep",),
+    ("wintrain.sweep", "wintrain.report"),
     ("wintrain.render", "wintrain.reports", "wintrain.cli", "wintrain.__main__"),
 ]
 
