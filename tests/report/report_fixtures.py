@@ -77,7 +77,8 @@ def add_diagnostics(run_dir: Path) -> None:
     (run_dir / "metrics.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     summary["advice"] = [{"epoch": 1, "kind": "saturated_units" if saturating else "dead_units",
-                          "message": "62 % of hidden units are saturated <tanh> & stay so; try a smaller lr"}]
+                          "message": f"62 % of hidden units are {'saturated' if saturating else 'dead'} "
+                                     f"<{activation}> & stay so; try a smaller lr"}]
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 

@@ -300,3 +300,31 @@ def test_report_of_a_real_run_works_in_chromium(browser, diagnosed_run, tmp_path
     colours, counts = np.unique(pixels[:, :, :3].reshape(-1, 3), axis=0, return_counts=True)
     assert len(colours) > 50 and counts.max() / counts.sum() < 0.95  # not blank: text, lines, colours
     assert browser.problems() == []
+
+
+@pytest.mark.slow
+def test_several_runs_filter_separately_and_the_config_toggle_hides_rows(browser, synthetic_run, diagnosed_run,
+                                                                         tmp_path):
+    config = diagnosed_run / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("lr: 0.003", "lr: 0.001"), encoding="utf-8")
+    page = tmp_path / "two.html"
+    write_report(build_report([synthetic_run, diagnosed_run], max_sentences=20), page)
+    browser.events.clear()
+    browser.open(page.resolve().as_uri())
+    assert browser.problems() == []
+    shown = "Array.from(document.querySelectorAll('.shown')).map(b => Number(b.textContent))"
+    listed = browser.evaluate(shown)
+    assert len(listed) == 2 and listed[0] == listed[1] > 0
+    browser.evaluate("var box = document.querySelector('#errors-1 input[data-kind=\"wrong_span\"]');"
+                     " box.checked = false; box.dispatchEvent(new Event('change'))")
+    first, second = browser.evaluate(shown)
+    assert first == listed[0] and second < listed[1]
+
+    rows = "Array.from(document.querySelectorAll('table.config tbody tr')).filter(r => r.offsetParent).length"
+    header = "document.querySelector('table.config thead tr').offsetParent !== null"
+    everything = browser.evaluate(rows)
+    browser.evaluate("var box = document.querySelector('input.only-diff'); box.checked = true;"
+                     " box.dispatchEvent(new Event('change'))")
+    differing = browser.evaluate("document.querySelectorAll('table.config tr.diff').length")
+    assert browser.evaluate(rows) == differing < everything and browser.evaluate(header)
+    assert browser.problems() == []

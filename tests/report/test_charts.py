@@ -72,3 +72,11 @@ def test_log_axis_leaves_out_values_that_are_not_positive_and_draws_guides():
 
 def test_a_chart_without_points_is_a_note():
     assert line_chart("Empty <x>", [Series("s", [])]) == '<p class="empty">Empty &lt;x&gt;: nothing recorded.</p>'
+
+
+def test_include_zero_starts_a_share_axis_at_0():
+    root = ET.fromstring(line_chart("s", [Series("a", [(1, 15.0), (2, 25.0)])], include_zero=True))
+    ticks = [element.text for element in root.iter(f"{SVG}text") if element.get("class") == "tick"]
+    assert "0" in ticks
+    root = ET.fromstring(line_chart("s", [Series("a", [(1, 15.0), (2, 25.0)])]))
+    assert "0" not in [element.text for element in root.iter(f"{SVG}text") if element.get("class") == "tick"]

@@ -238,3 +238,13 @@ def test_an_unfinished_run_is_scored_from_its_predictions(tmp_path):
 def test_not_a_run_folder_is_a_one_line_error(tmp_path):
     (tmp_path / "nothing").mkdir()
     assert "not a run folder" in error_of(build_report, [tmp_path / "nothing"])
+
+
+def test_a_large_tag_set_gets_a_dense_confusion_matrix(tmp_path):
+    tags = [f"T{i:02d}" for i in range(25)]
+    flat = given([["w"] * 25], [tags], [tags[1:] + tags[:1]], "flat")
+    page = report(write_run(tmp_path / "run", CONFIG, ner_rows(1)), predictions=flat)
+    matrix = section(page, "eval-0")
+    assert '<table class="confusion dense">' in matrix and matrix.count('<th class="col">') == 26
+    small = section(report(write_run(tmp_path / "small", CONFIG, ner_rows(1))), "eval-0")
+    assert '<table class="confusion">' in small

@@ -105,12 +105,14 @@ def line_chart(
     x_label: str = "epoch",
     log_y: bool = False,
     guides: Sequence[tuple[float, str]] = (),
-    width: int = 400,
+    include_zero: bool = False,
+    width: int = 380,
     height: int = 250,
 ) -> str:
     """An SVG line chart of ``series`` (points with non-finite values, and on a log axis values ≤ 0,
     are left out), with a legend under the plot; ``guides`` are dotted horizontal reference lines
-    ``(y, label)``.  A chart without any point is a short note instead."""
+    ``(y, label)``; ``include_zero`` starts a linear axis at 0 (for shares).  A chart without any
+    point is a short note instead."""
     usable = [Series(s.name, [(x, y) for x, y in s.points if math.isfinite(x) and math.isfinite(y)
                               and (y > 0 or not log_y)], s.colour, s.dashed) for s in series]
     usable = [s for s in usable if s.points]
@@ -118,6 +120,8 @@ def line_chart(
         return f'<p class="empty">{escape(title)}: nothing recorded.</p>'
     xs = [x for s in usable for x, _ in s.points]
     ys = [y for s in usable for _, y in s.points] + [y for y, _ in guides if y > 0 or not log_y]
+    if include_zero and not log_y:
+        ys.append(0.0)
     x_low, x_high, x_ticks = _epoch_ticks(min(xs), max(xs))
     if log_y:
         y_low, y_high, y_ticks = log_ticks(min(ys), max(ys))
@@ -129,7 +133,7 @@ def line_chart(
     labels = [tick_label(tick, step) for tick in y_ticks]
     left, right, top = 30 + 7 * max(len(label) for label in labels), 14, 30
     plot_width = width - left - right
-    columns = max(1, plot_width // max(90, 7 * max(len(s.name) for s in usable) + 30))
+    columns = max(1, int(plot_width // max(90, 7.5 * max(len(s.name) for s in usable) + 40)))
     legend_rows = math.ceil(len(usable) / columns)
     plot_height = height - top - 42
     total_height = height + 18 * legend_rows + 8

@@ -255,7 +255,7 @@ def _diagnostics_charts(run: RunData) -> str:
         weight.append(Series(name, _field(points, "weight_norm"), colour(index), dashed=index >= 10))
         ratio.append(Series(name, _field(points, "update_ratio"), colour(index), dashed=index >= 10))
     charts = [
-        line_chart("Saturated (tanh/sigmoid) and dead (ReLU) units", units, "% of units"),
+        line_chart("Saturated (tanh/sigmoid) and dead (ReLU) units", units, "% of units", include_zero=True),
         line_chart("Activations: mean (solid), std (dashed)", activations, "value"),
         line_chart("Pre-activations: mean (solid), std (dashed)", pre, "value"),
         line_chart("Gradient norm per parameter", gradient, "‖g‖ (log)", log_y=True),
@@ -537,7 +537,7 @@ white-space:nowrap}
 .groups table.config td{max-width:300px}
 tr.diff{background:#fff4c2}
 tr.diff th{font-weight:bold}
-table.config.only-diff tr:not(.diff){display:none}
+table.config.only-diff tbody tr:not(.diff){display:none}
 .charts{display:flex;flex-wrap:wrap;gap:12px 24px}
 svg.chart{background:#fff;border:1px solid var(--line);border-radius:4px}
 svg .title{font-size:13px;font-weight:600;fill:var(--ink)}
