@@ -134,31 +134,25 @@ def _header(runs: Sequence[RunData], generated: datetime) -> str:
 
 
 def _config_section(runs: Sequence[RunData]) -> str:
+    """One run: its config grouped by section.  Several: a key per row, a run per column, the keys
+    whose values differ (defaults filled in first, so an implicit default is no difference) highlighted."""
     flats = [flatten(normalised(run.config)) if run.config else {} for run in runs]
     keys = list(dict.fromkeys(key for flat in flats for key in flat))
     if not keys:
         return '<section id="config"><h2>Config</h2><p class="empty">No config.yaml in any run folder.</p></section>'
-    several = len(runs) > 1
-    if not several:
+    if len(runs) == 1:
         return _config_groups(flats[0])
-    differing = set()
-    if several:
-        for key in keys:
-            values = {json.dumps(flat[key], sort_keys=True, default=str) if key in flat else None for flat in flats}
-            if len(values) > 1 and key not in IGNORED_KEYS:
-                differing.add(key)
-    head = "".join(f"<th>{escape(run.name)}</th>" for run in runs) if several else "<th>value</th>"
+    differing = [key for key in keys if key not in IGNORED_KEYS and len(
+        {json.dumps(flat[key], sort_keys=True, default=str) if key in flat else None for flat in flats}) > 1]
+    head = "".join(f"<th>{escape(run.name)}</th>" for run in runs)
     body = []
     for key in keys:
         cells = "".join(f"<td>{escape(show_value(flat[key])) if key in flat else '<i>absent</i>'}</td>"
                         for flat in flats)
         body.append(f'<tr{" class=diff" if key in differing else ""}><th>{escape(key)}</th>{cells}</tr>')
-    toggle = ""
-    if several:
-        toggle = (f'<p><label><input type="checkbox" class="only-diff"> only the {len(differing)} differing keys'
-                  f'</label> <span class="note">(highlighted)</span></p>')
-        if not differing:
-            toggle = "<p class=note>The runs' configs are the same.</p>"
+    toggle = (f'<p><label><input type="checkbox" class="only-diff"> only the {len(differing)} differing keys'
+              f'</label> <span class="note">(highlighted)</span></p>' if differing
+              else "<p class=note>The runs' configs are the same.</p>")
     return (f'<section id="config"><h2>Config</h2>{toggle}<div class="scroll"><table class="config">'
             f"<thead><tr><th>key</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div></section>")
 
