@@ -14,7 +14,7 @@ STAGES = [
     ("wintrain.checkpoint", "wintrain.runfolder"),
     ("wintrain.evaluation", "wintrain.plot", "wintrain.kernels.decode"),
     ("wintrain.training", "wintrain.kernels.optimizers"),
-    ("wintrain.sweep",),
+    ("wintrain.sweep", "wintrain.report"),
     ("wintrain.render", "wintrain.reports", "wintrain.cli", "wintrain.__main__"),
 ]
 

@@ -1,7 +1,8 @@
 """The ``wintrain`` command line: parses arguments, calls library functions, prints.
 
 One module per group of commands (``train``; ``tag``: eval and predict; ``tune``: sweeps;
-``inspect``: check, graph, gradcheck, plot, config files), all on one typer ``app``.  User
+``inspect``: check, graph, gradcheck, plot, config files; ``report``: the HTML report), all on
+one typer ``app``.  User
 mistakes raise :class:`~wintrain.errors.WintrainError` (and bad arguments a usage error);
 :func:`main` catches both once and prints one line (exit 2).  ``--debug`` shows the
 traceback instead.  Libraries are imported inside each command, after the BLAS thread count
@@ -117,4 +118,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # each module registers its commands on app, in the order --help lists them
-from wintrain.cli import train, tag, tune, inspect  # noqa: E402,F401,I001
+from wintrain.cli import train, tag, tune, inspect, report  # noqa: E402,F401,I001
