@@ -10,8 +10,10 @@ import pytest
 
 from wintrain.data.conllu import (
     TAG_FIELDS,
+    conllu_blocks,
     conllu_forms,
     conllu_hint,
+    field_of,
     looks_like_conllu,
     read_conllu,
     replace_field,
@@ -61,6 +63,21 @@ def write(tmp_path: Path, content: str | bytes, name: str = "data.conllu") -> Pa
 
 def crlf(text: str) -> str:
     return text.replace("\n", "\r\n")
+
+
+# --------------------------------------------------------------------------- conllu_blocks
+
+
+def test_blocks_sort_lines_into_comments_words_and_ranges():
+    first, second = conllu_blocks(crlf(SAMPLE), "s.conllu")
+    assert first.comments == [(0, "# sent_id = 1"), (1, "# text = I don't know.")]
+    assert first.word_indices == [2, 4, 5, 6, 7]
+    assert [field_of(line, 1) for line in first.word_lines] == TOKENS[:5]
+    assert [index for index, _ in first.ranges] == [3] and field_of(first.ranges[0][1], 1) == "don't"
+    assert second.word_indices == [n - 1 for n in WORD_LINES[5:]]  # the empty node 4.1 is dropped
+    assert second.ranges == []
+    assert [field_of(line, 9) for line in second.word_lines] == ["_", "SpaceAfter=No", "_", "_", "_"]
+    assert field_of(SAMPLE.splitlines()[6], 7) == "root"
 
 
 # --------------------------------------------------------------------------- read_conllu

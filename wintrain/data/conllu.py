@@ -52,10 +52,6 @@ _UD_COMMENT = re.compile(r"#\s*(sent_id\s*=|text\s*=|newdoc\b|newpar\b|global\.c
 # Characters a tag cannot hold: tagged output is written as ``token TAG`` lines.
 _ASCII_BLANK = re.compile("[ \r\f\v]")
 
-Word = tuple[int, list[str]]
-"""A syntactic word: (0-based index of its line in the text, its 10 fields without the line end)."""
-
-
 # --------------------------------------------------------------------------- parsing
 
 
@@ -63,15 +59,20 @@ Word = tuple[int, list[str]]
 class ConlluBlock:
     """One sentence of a CoNLL-U text as its lines fall into kinds (empty nodes are dropped).
 
+    Lines are kept whole, line end removed, and known to hold 10 TAB-separated fields; a reader
+    splits off only the fields it needs (:func:`field_of`).  Line indices count from 0.
+
     Attributes:
-        comments: ``(line index, line)`` of its ``#`` comment lines, line end removed.
-        words: its syntactic words (integer IDs), in file order.
-        ranges: its multiword-token lines (ID ``a-b``) as :data:`Word` tuples, in file order.
+        comments: ``(line index, line)`` of its ``#`` comment lines.
+        word_indices, word_lines: the line indices and lines of its syntactic words (integer IDs),
+            in file order (two lists rather than one of pairs: a large file is read faster).
+        ranges: ``(line index, line)`` of its multiword-token lines (ID ``a-b``), in file order.
     """
 
     comments: list[tuple[int, str]]
-    words: list[Word]
-    ranges: list[Word]
+    word_indices: list[int]
+    word_lines: list[str]
+    ranges: list[tuple[int, str]]
 
 
 def conllu_blocks(text: str, name: str) -> Iterator[ConlluBlock]:
@@ -80,7 +81,8 @@ def conllu_blocks(text: str, name: str) -> Iterator[ConlluBlock]:
     A block without a syntactic word (only comments, ranges or empty nodes) yields nothing, so a
     run of blank lines makes no empty sentence.  Line indices count LF-terminated lines of
     ``text`` from 0; a CR before the LF is not part of the fields.  ``name`` (a path or
-    ``<text>``) prefixes error messages.
+    ``<text>``) prefixes error messages.  Lines are checked by counting their TABs and reading
+    their ID, not split: splitting all 10 fields of every line would cost more than the rest.
 
     Raises:
         WintrainError: a line that is not a comment, blank or 10 TAB-separated fields, or an ID
@@ -89,36 +91,39 @@ def conllu_blocks(text: str, name: str) -> Iterator[ConlluBlock]:
     if "\r" in text:
         text = text.replace("\r\n", "\n").removesuffix("\r")
     comments: list[tuple[int, str]] = []
-    words: list[Word] = []
-    ranges: list[Word] = []
+    indices: list[int] = []
+    words: list[str] = []
+    ranges: list[tuple[int, str]] = []
     for index, line in enumerate(text.split("\n")):
         if line.startswith("#"):
             comments.append((index, line))
             continue
-        fields = line.split("\t")
-        if len(fields) == N_FIELDS:
-            word_id = fields[0]
+        n_tabs = line.count("\t")
+        if n_tabs == N_FIELDS - 1:
+            word_id = line[:line.find("\t")]
             if word_id.isdigit() and word_id.isascii():
-                words.append((index, fields))
+                indices.append(index)
+                words.append(line)
             elif _MULTIWORD_OR_EMPTY_NODE_ID.fullmatch(word_id) is None:
                 raise _bad_id(name, index + 1, line)
             elif "-" in word_id:
-                ranges.append((index, fields))
+                ranges.append((index, line))
         elif not line or line.isspace():
             if words:
-                yield ConlluBlock(comments, words, ranges)
-                words = []
+                yield ConlluBlock(comments, indices, words, ranges)
+                indices, words = [], []
             comments, ranges = [], []
         else:
-            raise _bad_field_count(name, index + 1, line, len(fields))
+            raise _bad_field_count(name, index + 1, line, n_tabs + 1)
     if words:
-        yield ConlluBlock(comments, words, ranges)
+        yield ConlluBlock(comments, indices, words, ranges)
 
 
-def _sentences(text: str, name: str) -> Iterator[list[Word]]:
-    """The syntactic words of each sentence of ``text`` (see :func:`conllu_blocks`)."""
-    for block in conllu_blocks(text, name):
-        yield block.words
+def field_of(line: str, column: int) -> str:
+    """Field ``column`` (0-9) of a word line, splitting no more of the line than needed."""
+    if column == N_FIELDS - 1:
+        return line[line.rfind("\t") + 1:]
+    return line.split("\t", column + 1)[column]
 
 
 def _bad_field_count(name: str, number: int, line: str, n_fields: int) -> WintrainError:
@@ -188,11 +193,12 @@ def read_conllu(path: Path | str, tag_field: str = "upos") -> Corpus:
     tags: list[str] = []
     lines: list[int] = []
     starts = [0]
-    for sentence in _sentences(read_utf8(Path(path)), name):
-        for index, fields in sentence:
+    for block in conllu_blocks(read_utf8(Path(path)), name):
+        for line in block.word_lines:
+            fields = line.split("\t", tag_column + 1)  # the fields up to the tag, and the rest
             tokens.append(fields[FORM_FIELD])
             tags.append(fields[tag_column])
-            lines.append(index)
+        lines += block.word_indices
         starts.append(len(tokens))
     if not tokens:
         raise WintrainError(
@@ -256,7 +262,7 @@ def conllu_forms(text: str, *, name: str = "<text>") -> list[list[str]]:
         WintrainError: a malformed line or ID (``name:line``).
     """
     text = text.removeprefix("\ufeff")
-    return [[fields[FORM_FIELD] for _, fields in sentence] for sentence in _sentences(text, name)]
+    return [[line.split("\t", 2)[FORM_FIELD] for line in block.word_lines] for block in conllu_blocks(text, name)]
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -347,7 +353,7 @@ def replace_field(text: str, tag_field: str, new_tags: Sequence[str], *, name: s
     column = _tag_column(tag_field, name)
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     body = text[len(bom):]
-    word_lines = [index for sentence in _sentences(body, name) for index, _ in sentence]
+    word_lines = [index for block in conllu_blocks(body, name) for index in block.word_indices]
     if len(word_lines) != len(new_tags):
         raise WintrainError(
             f"{name}: got {len(new_tags)} new {FIELD_NAMES[column]} values for {len(word_lines)} syntactic words; "
