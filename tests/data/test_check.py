@@ -132,6 +132,32 @@ def test_report_rows_are_strings(tmp_path):
     assert dict(rows)["dev sentences in train"] == "1 (50.0%)"
 
 
+def test_tokens_with_spaces_from_tab_lines_and_conllu_forms_are_checked(tmp_path):
+    (tmp_path / "train.txt").write_text("New York\tB-LOC\nis\tO\nbig\tO\n\nParis\tB-LOC\n", encoding="utf-8")
+    (tmp_path / "dev.conllu").write_text(
+        "# text = New York 20 000\n"
+        "1\tNew York\tNew York\tPROPN\t_\t_\t0\troot\t_\t_\n"
+        "2\t20 000\t20 000\tNUM\t_\t_\t1\tnummod\t_\t_\n\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "vec.txt").write_text("paris 0.1 0.2\nis 0.3 0.4\n", encoding="utf-8")
+    config = config_from_dict(
+        {"data": {"train": str(tmp_path / "train.txt"), "dev": str(tmp_path / "dev.conllu"), "lowercase": True},
+         "embeddings": {"path": str(tmp_path / "vec.txt"), "dim": 2}},
+        base=tmp_path,
+    )
+    report = check_data(config)
+    train, dev = report.splits["train"], report.splits["dev"]
+    assert (train.sentences, train.tokens, train.forms) == (2, 4, 4)
+    assert train.tag_counts == {"O": 2, "B-LOC": 2}
+    assert train.oov_vectors_tokens == pytest.approx(2 / 4)  # 'new york' and 'big' have no vector
+    assert (dev.tokens, dev.tag_counts) == (2, {"PROPN": 1, "NUM": 1})
+    assert dev.oov_train_tokens == pytest.approx(1 / 2)  # 'new york' is a training word, '20 000' is not
+    assert report.vectors_found == 2
+    rows = dict(report_rows(report))
+    assert rows["train"].endswith("2 sentences, 4 tokens, 4 lowercased word forms")
+
+
 def test_conll2003_is_checked_quickly():
     conll = shared_or_skip("data", "conll2003")
     glove = shared_or_skip("data", "glove", "glove.6B.50d.conll2003.txt")

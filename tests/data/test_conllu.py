@@ -10,8 +10,10 @@ import pytest
 
 from wintrain.data.conllu import (
     TAG_FIELDS,
+    conllu_blocks,
     conllu_forms,
     conllu_hint,
+    field_of,
     looks_like_conllu,
     read_conllu,
     replace_field,
@@ -61,6 +63,21 @@ def write(tmp_path: Path, content: str | bytes, name: str = "data.conllu") -> Pa
 
 def crlf(text: str) -> str:
     return text.replace("\n", "\r\n")
+
+
+# --------------------------------------------------------------------------- conllu_blocks
+
+
+def test_blocks_sort_lines_into_comments_words_and_ranges():
+    first, second = conllu_blocks(crlf(SAMPLE), "s.conllu")
+    assert first.comments == [(0, "# sent_id = 1"), (1, "# text = I don't know.")]
+    assert first.word_indices == [2, 4, 5, 6, 7]
+    assert [field_of(line, 1) for line in first.word_lines] == TOKENS[:5]
+    assert [index for index, _ in first.ranges] == [3] and field_of(first.ranges[0][1], 1) == "don't"
+    assert second.word_indices == [n - 1 for n in WORD_LINES[5:]]  # the empty node 4.1 is dropped
+    assert second.ranges == []
+    assert [field_of(line, 9) for line in second.word_lines] == ["_", "SpaceAfter=No", "_", "_", "_"]
+    assert field_of(SAMPLE.splitlines()[6], 7) == "root"
 
 
 # --------------------------------------------------------------------------- read_conllu
@@ -220,15 +237,38 @@ def test_missing_file(tmp_path):
     assert str(missing) in message and "no such file" in message
 
 
-def test_form_with_space_is_refused_with_its_line(tmp_path):
-    bad = row("2", "New York", "New York", "PROPN", "NNP", "_", "1", "flat", "_", "_").rstrip("\n")
-    message = error_line(tmp_path, bad)
-    assert "'New York'" in message and "space" in message and "FORM" in message
+SPACED = (
+    "# text = Il y a 20 000 habitants\n"
+    + row("1", "Il", "il", "PRON", "_", "_", "3", "expl", "_", "_")
+    + row("2", "y", "y", "PRON", "_", "_", "3", "expl", "_", "_")
+    + row("3", "a", "avoir", "VERB", "_", "_", "0", "root", "_", "_")
+    + row("4", "20 000", "20 000", "NUM", "_", "_", "5", "nummod", "_", "_")
+    + row("5", "habitants", "habitant", "NOUN", "_", "_", "3", "obj", "_", "_")
+    + "\n"
+)
+
+
+def test_form_with_space_is_one_token_with_its_spaces(tmp_path):
+    corpus = read_conllu(write(tmp_path, SPACED))
+    assert corpus.tokens == ["Il", "y", "a", "20 000", "habitants"]
+    assert corpus.tags == ["PRON", "PRON", "VERB", "NUM", "NOUN"]
+    assert corpus.lines.tolist() == [2, 3, 4, 5, 6]
+    assert conllu_forms(SPACED) == [corpus.tokens]
+    assert read_conllu(write(tmp_path, SPACED, "lemma.conllu"), tag_field="deprel").tags[3] == "nummod"
+
+
+def test_replace_field_keeps_a_form_with_spaces():
+    upos = ["PRON", "PRON", "AUX", "NUM", "NOUN"]
+    result = replace_field(SPACED, "upos", upos)
+    assert read_values(result, 3) == upos
+    assert read_values(result, 1)[3] == "20 000"
+    assert result.replace("\tAUX\t", "\tVERB\t") == SPACED
 
 
 def test_tag_with_space_and_empty_form_are_refused(tmp_path):
     spaced_misc = row("2", "a", "a", "X", "X", "_", "1", "dep", "_", "Gloss=a b").rstrip("\n")
-    assert "MISC 'Gloss=a b'" in error_line(tmp_path, spaced_misc, tag_field="misc")
+    message = error_line(tmp_path, spaced_misc, tag_field="misc")
+    assert "MISC 'Gloss=a b'" in message and "contains a space" in message and "tag_field" in message
     empty_form = row("2", "", "a", "X", "X", "_", "1", "dep", "_", "_").rstrip("\n")
     assert "FORM field is empty" in error_line(tmp_path, empty_form)
 
@@ -268,6 +308,30 @@ def test_looks_like_conllu_false():
 
 def test_looks_like_conllu_reads_only_the_first_lines():
     assert not looks_like_conllu("EU B-ORG\n" * 20 + GOOD_ROW * 100)
+    assert looks_like_conllu(GOOD_ROW * 20 + "EU B-ORG\n" * 100)
+
+
+def test_looks_like_conllu_by_content_whatever_the_ids():
+    decimal = row("8.1", "ate", "eat", "VERB", "_", "_", "_", "_", "2:conj", "_")
+    ranged = row("3-4", "du", *["_"] * 8)
+    assert looks_like_conllu(decimal + ranged + GOOD_ROW)
+    assert looks_like_conllu("# newdoc id = d1\n# newpar\n" + ranged + GOOD_ROW)
+    assert looks_like_conllu(SPACED)  # a FORM with a space is still 10 TAB-separated fields
+    assert not looks_like_conllu(row("3-", "du", *["_"] * 8) * 3)
+    assert not looks_like_conllu("Il y a 20 000 habitants.\nUne phrase.\n")  # raw text
+    assert not looks_like_conllu("# O\n# O\nEU B-ORG\n")  # '#' tokens of a plain file prove nothing
+
+
+def test_looks_like_conllu_on_the_beginning_of_a_stream():
+    head = SAMPLE[:SAMPLE.index("\tdon't")]  # stops in the middle of the line "2-3<TAB>don't..."
+    assert looks_like_conllu(head, prefix=True)
+    assert looks_like_conllu("# sent_id = 1\n# text = I don't", prefix=True)  # only UD comments so far
+    assert looks_like_conllu("\ufeff# newdoc id = x\r\n", prefix=True)
+    assert not looks_like_conllu("# sent_id = 1\n# text = I don't", prefix=False)  # a whole text without words
+    assert not looks_like_conllu("# a remark\n# another\n", prefix=True)
+    assert not looks_like_conllu(GOOD_ROW.rstrip("\n"), prefix=True)  # the only line may be cut
+    assert looks_like_conllu(GOOD_ROW, prefix=True)
+    assert not looks_like_conllu("EU B-ORG\nrejects O\n" + GOOD_ROW[:5], prefix=True)
 
 
 def test_conllu_hint_names_the_path_and_the_fix(tmp_path):

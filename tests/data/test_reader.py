@@ -75,6 +75,22 @@ def test_crlf_bom_and_tabs(tmp_path):
     assert corpus.lines.tolist() == [1, 2, 4]
 
 
+def test_a_line_with_a_tab_is_split_at_tabs_only(tmp_path):
+    text = "New York\tB-LOC\n20 000 \t NUM\t\tX\nrejects O\n\n  Peter Pan\tB-PER  \r\nsaid\tO\n"
+    corpus = read_conll(write(tmp_path, text))
+    assert corpus.tokens == ["New York", "20 000", "rejects", "Peter Pan", "said"]
+    assert corpus.tags == ["B-LOC", "X", "O", "B-PER", "O"]
+    assert read_conll(write(tmp_path, text), tag_column=1).tags[:2] == ["B-LOC", "NUM"]  # a TAB run is one
+    assert corpus.sentence_starts.tolist() == [0, 3, 5]
+    assert corpus.lines.tolist() == [1, 2, 3, 5, 6]
+
+
+def test_a_tab_line_without_a_tag_names_its_line(tmp_path):
+    path = write(tmp_path, "New York\tB-LOC\n\tO\n")
+    message = error_of(read_conll, path)
+    assert f"{path}:2:" in message and "TAB" in message
+
+
 def test_unicode_tokens_keep_non_breaking_spaces(tmp_path):
     corpus = read_conll(write(tmp_path, "Zürich B-LOC\n1\u00a0000 O\n東京 B-LOC\n"))
     assert corpus.tokens == ["Zürich", "1\u00a0000", "東京"]

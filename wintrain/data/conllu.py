@@ -15,22 +15,23 @@ ends a sentence.  The ID field says what a line is:
 * ``8.1`` -- an *empty node* of the enhanced dependencies (an elided word).  Skipped, because
   it is not in the text: a tagger never sees it.
 
-A FORM or tag containing a space (allowed in FORM by some treebanks) cannot be one token of
-the model, whose tagged output is written as ``token TAG`` lines, so :func:`read_conllu`
-refuses it with ``file:line`` and asks to fix the file.  HEAD, DEPS and the ID order are not
-checked: only the fields the tagger uses matter here.  CoNLL-X files (also 10 TAB-separated
-fields, integer IDs, no ranges) are read the same way.
+A FORM may contain spaces (CoNLL-U v2 allows it: French ``20 000``); it stays one token, with
+its spaces.  A tag containing a space is refused with ``file:line`` (tags are single words).
+HEAD, DEPS and the ID order are not checked: only the fields the tagger uses matter here.
+CoNLL-X files (also 10 TAB-separated fields, integer IDs, no ranges) are read the same way.
 
 Input is UTF-8 (a leading BOM is dropped), LF or CRLF, plain or gzip (``.gz`` suffix or gzip
 magic bytes).  The file is decoded once and split into lines once; each line costs one
-``str.split('\\t')``.  One parser (:func:`_sentences`) serves :func:`read_conllu`,
-:func:`conllu_forms` and :func:`replace_field`, so they always agree on what a word is.
+``str.split('\\t')``.  One parser (:func:`conllu_blocks`) serves :func:`read_conllu`,
+:func:`conllu_forms`, :func:`replace_field` and the tokenizer data of :mod:`wintrain.data.ud`,
+so they always agree on what a word is.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,23 +47,42 @@ FORM_FIELD = 1
 _LINES_TO_SNIFF = 20
 
 _MULTIWORD_OR_EMPTY_NODE_ID = re.compile(r"[0-9]+-[0-9]+|[0-9]+\.[0-9]+")
-# Characters a token or tag cannot hold: the plain reader splits ``token TAG`` lines on them.
+# Comments the UD treebanks write: evidence of CoNLL-U even before the first word line.
+_UD_COMMENT = re.compile(r"#\s*(sent_id\s*=|text\s*=|newdoc\b|newpar\b|global\.columns\s*=)")
+# Characters a tag cannot hold: tagged output is written as ``token TAG`` lines.
 _ASCII_BLANK = re.compile("[ \r\f\v]")
-
-Word = tuple[int, list[str]]
-"""A syntactic word: (0-based index of its line in the text, its 10 fields without the line end)."""
-
 
 # --------------------------------------------------------------------------- parsing
 
 
-def _sentences(text: str, name: str) -> Iterator[list[Word]]:
-    """Yield the sentences of CoNLL-U ``text`` as lists of syntactic words, in file order.
+@dataclass(frozen=True)
+class ConlluBlock:
+    """One sentence of a CoNLL-U text as its lines fall into kinds (empty nodes are dropped).
 
-    Comments, multiword-token ranges (``3-4``), empty nodes (``8.1``) and blank lines yield
-    nothing; a run of blank lines or a sentence of only skipped lines yields no empty sentence.
-    Line indices count LF-terminated lines of ``text`` from 0; a CR before the LF is not part
-    of the fields.  ``name`` (a path or ``<text>``) prefixes error messages.
+    Lines are kept whole, line end removed, and known to hold 10 TAB-separated fields; a reader
+    splits off only the fields it needs (:func:`field_of`).  Line indices count from 0.
+
+    Attributes:
+        comments: ``(line index, line)`` of its ``#`` comment lines.
+        word_indices, word_lines: the line indices and lines of its syntactic words (integer IDs),
+            in file order (two lists rather than one of pairs: a large file is read faster).
+        ranges: ``(line index, line)`` of its multiword-token lines (ID ``a-b``), in file order.
+    """
+
+    comments: list[tuple[int, str]]
+    word_indices: list[int]
+    word_lines: list[str]
+    ranges: list[tuple[int, str]]
+
+
+def conllu_blocks(text: str, name: str) -> Iterator[ConlluBlock]:
+    """Yield the sentences of CoNLL-U ``text`` (blocks of lines between blank lines), in file order.
+
+    A block without a syntactic word (only comments, ranges or empty nodes) yields nothing, so a
+    run of blank lines makes no empty sentence.  Line indices count LF-terminated lines of
+    ``text`` from 0; a CR before the LF is not part of the fields.  ``name`` (a path or
+    ``<text>``) prefixes error messages.  Lines are checked by counting their TABs and reading
+    their ID, not split: splitting all 10 fields of every line would cost more than the rest.
 
     Raises:
         WintrainError: a line that is not a comment, blank or 10 TAB-separated fields, or an ID
@@ -70,25 +90,40 @@ def _sentences(text: str, name: str) -> Iterator[list[Word]]:
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").removesuffix("\r")
-    sentence: list[Word] = []
+    comments: list[tuple[int, str]] = []
+    indices: list[int] = []
+    words: list[str] = []
+    ranges: list[tuple[int, str]] = []
     for index, line in enumerate(text.split("\n")):
         if line.startswith("#"):
+            comments.append((index, line))
             continue
-        fields = line.split("\t")
-        if len(fields) == N_FIELDS:
-            word_id = fields[0]
+        n_tabs = line.count("\t")
+        if n_tabs == N_FIELDS - 1:
+            word_id = line[:line.find("\t")]
             if word_id.isdigit() and word_id.isascii():
-                sentence.append((index, fields))
+                indices.append(index)
+                words.append(line)
             elif _MULTIWORD_OR_EMPTY_NODE_ID.fullmatch(word_id) is None:
                 raise _bad_id(name, index + 1, line)
+            elif "-" in word_id:
+                ranges.append((index, line))
         elif not line or line.isspace():
-            if sentence:
-                yield sentence
-                sentence = []
+            if words:
+                yield ConlluBlock(comments, indices, words, ranges)
+                indices, words = [], []
+            comments, ranges = [], []
         else:
-            raise _bad_field_count(name, index + 1, line, len(fields))
-    if sentence:
-        yield sentence
+            raise _bad_field_count(name, index + 1, line, n_tabs + 1)
+    if words:
+        yield ConlluBlock(comments, indices, words, ranges)
+
+
+def field_of(line: str, column: int) -> str:
+    """Field ``column`` (0-9) of a word line, splitting no more of the line than needed."""
+    if column == N_FIELDS - 1:
+        return line[line.rfind("\t") + 1:]
+    return line.split("\t", column + 1)[column]
 
 
 def _bad_field_count(name: str, number: int, line: str, n_fields: int) -> WintrainError:
@@ -141,13 +176,14 @@ def read_conllu(path: Path | str, tag_field: str = "upos") -> Corpus:
             ``misc`` (the keys of :data:`TAG_FIELDS`).
 
     Returns:
-        A corpus whose N tokens are the FORMs of the syntactic words (integer IDs), its tags the
-        chosen field of the same lines, its sentences split at blank lines and ``lines`` the
-        1-based line numbers of the words.  Comments, multiword ranges and empty nodes are skipped.
+        A corpus whose N tokens are the FORMs of the syntactic words (integer IDs; a FORM may hold
+        spaces, e.g. ``20 000``), its tags the chosen field of the same lines, its sentences split
+        at blank lines and ``lines`` the 1-based line numbers of the words.  Comments, multiword
+        ranges and empty nodes are skipped.
 
     Raises:
         WintrainError: an unknown ``tag_field``; a missing/unreadable/non-UTF-8 file; a malformed
-            line or ID; a FORM or tag that is empty or contains a space; no words; or a tag field
+            line or ID; an empty FORM or tag; a tag that contains a space; no words; or a tag field
             that is ``_`` on every word (not annotated) -- all as one ``file:line`` line.
     """
     path = Path(path)
@@ -157,11 +193,12 @@ def read_conllu(path: Path | str, tag_field: str = "upos") -> Corpus:
     tags: list[str] = []
     lines: list[int] = []
     starts = [0]
-    for sentence in _sentences(read_utf8(Path(path)), name):
-        for index, fields in sentence:
+    for block in conllu_blocks(read_utf8(Path(path)), name):
+        for line in block.word_lines:
+            fields = line.split("\t", tag_column + 1)  # the fields up to the tag, and the rest
             tokens.append(fields[FORM_FIELD])
             tags.append(fields[tag_column])
-            lines.append(index)
+        lines += block.word_indices
         starts.append(len(tokens))
     if not tokens:
         raise WintrainError(
@@ -169,9 +206,10 @@ def read_conllu(path: Path | str, tag_field: str = "upos") -> Corpus:
             "with a blank line after each sentence"
         )
     line_numbers = np.array(lines, dtype=np.int32) + 1
-    _check_single_tokens(name, tokens, line_numbers, "FORM", "fix the file, e.g. replace the spaces by '_'")
+    _check_not_empty(name, tokens, line_numbers, "FORM", "fix the file")
     field = FIELD_NAMES[tag_column]
-    _check_single_tokens(name, tags, line_numbers, field, "choose another tag_field or fix the file")
+    _check_not_empty(name, tags, line_numbers, field, "choose another tag_field or fix the file")
+    _check_no_blank(name, tags, line_numbers, field, "choose another tag_field or fix the file")
     if tags.count("_") == len(tags):
         raise WintrainError(
             f"{path}: the {field} field is '_' (unannotated) on every word; choose another tag_field "
@@ -186,8 +224,8 @@ def read_conllu(path: Path | str, tag_field: str = "upos") -> Corpus:
     )
 
 
-def _check_single_tokens(name: str, values: list[str], line_numbers: np.ndarray, field: str, fix: str) -> None:
-    """Raise a ``name:line`` WintrainError for the first of ``values`` that is empty or holds a blank.
+def _check_not_empty(name: str, values: list[str], line_numbers: np.ndarray, field: str, fix: str) -> None:
+    """Raise a ``name:line`` WintrainError for the first of ``values`` that is empty.
 
     ``values`` (N,) are one field of the N words, ``line_numbers`` (N,) their 1-based lines.
     """
@@ -197,12 +235,19 @@ def _check_single_tokens(name: str, values: list[str], line_numbers: np.ndarray,
             f"{name}:{line_numbers[position]}: the {field} field is empty; CoNLL-U writes '_' for "
             f"an empty field: {fix}"
         )
+
+
+def _check_no_blank(name: str, values: list[str], line_numbers: np.ndarray, field: str, fix: str) -> None:
+    """Raise a ``name:line`` WintrainError for the first of ``values`` (tags) that holds a blank.
+
+    A tag is one word: the tagged output is written as ``token TAG`` lines.
+    """
     if _ASCII_BLANK.search("\t".join(values)) is None:
         return
     position = next(i for i, value in enumerate(values) if _ASCII_BLANK.search(value))
     raise WintrainError(
-        f"{name}:{line_numbers[position]}: the {field} {values[position]!r} contains a space, but a token "
-        f"and its tag must each be one word (the tagger writes 'token TAG' lines); {fix}"
+        f"{name}:{line_numbers[position]}: the {field} {values[position]!r} contains a space, but a tag "
+        f"must be one word (the tagger writes 'token TAG' lines); {fix}"
     )
 
 
@@ -217,23 +262,38 @@ def conllu_forms(text: str, *, name: str = "<text>") -> list[list[str]]:
         WintrainError: a malformed line or ID (``name:line``).
     """
     text = text.removeprefix("\ufeff")
-    return [[fields[FORM_FIELD] for _, fields in sentence] for sentence in _sentences(text, name)]
+    return [[line.split("\t", 2)[FORM_FIELD] for line in block.word_lines] for block in conllu_blocks(text, name)]
 
 
 # --------------------------------------------------------------------------- sniffing
 
 
-def looks_like_conllu(text: str) -> bool:
-    """Whether ``text`` looks like CoNLL-U rather than plain ``token ... tag`` lines.
+def looks_like_conllu(text: str, *, prefix: bool = False) -> bool:
+    """Whether ``text`` is CoNLL-U rather than plain ``token ... tag`` lines or raw text.
 
-    Checks the first :data:`_LINES_TO_SNIFF` lines that are neither blank nor comments: True when
-    more than half of them have 10 TAB-separated fields and an integer, ``a-b`` or ``a.b`` first
-    field (so one malformed line does not hide a CoNLL-U file from the check).
+    Decides from the content alone, so it serves files of any name and standard input.  Only
+    the first :data:`_LINES_TO_SNIFF` lines that are neither blank nor comments are judged (plus
+    the comments before them): a line counts as a word line when it has 10 TAB-separated fields
+    and an ID that is an integer, a range ``a-b`` or a decimal ``a.b``.  True when more than half
+    of the judged lines are word lines (one broken line does not hide a CoNLL-U file).  A whole
+    text without such lines is not CoNLL-U (there is nothing to read); the beginning of a text
+    (``prefix``) that stops before its first word line is, when one of its comments is one UD
+    writes (``# sent_id =``, ``# text =``, ``# newdoc``, ``# newpar``, ``# global.columns =``) --
+    any other ``#`` line proves nothing, a plain file can hold a ``#`` token.
+
+    Args:
+        text: the text, or its beginning; a leading BOM and CRLF line ends are accepted.
+        prefix: ``text`` is only the beginning of a longer text (e.g. peeked from a stream):
+            its last line may be cut and is not judged unless it ends with a line break.
     """
     checked = matching = 0
-    for line in _leading_lines(text.removeprefix("\ufeff")):
+    ud_comments = False
+    for line in _leading_lines(text.removeprefix("\ufeff"), with_last=not prefix):
         line = line.removesuffix("\r")
-        if line.startswith("#") or not line.strip():
+        if line.startswith("#"):
+            ud_comments = ud_comments or _UD_COMMENT.match(line) is not None
+            continue
+        if not line.strip():
             continue
         fields = line.split("\t")
         word_id = fields[0]
@@ -242,15 +302,20 @@ def looks_like_conllu(text: str) -> bool:
         checked += 1
         if checked == _LINES_TO_SNIFF:
             break
-    return checked > 0 and 2 * matching > checked
+    if checked == 0:
+        return prefix and ud_comments
+    return 2 * matching > checked
 
 
-def _leading_lines(text: str) -> Iterator[str]:
-    """The LF-separated lines of ``text`` one by one, without splitting all of a large text."""
+def _leading_lines(text: str, with_last: bool = True) -> Iterator[str]:
+    """The LF-separated lines of ``text`` one by one, without splitting all of a large text;
+    without the text after the last LF unless ``with_last``."""
     begin = 0
     while begin <= len(text):
         end = text.find("\n", begin)
         if end < 0:
+            if not with_last:
+                return
             end = len(text)
         yield text[begin:end]
         begin = end + 1
@@ -288,7 +353,7 @@ def replace_field(text: str, tag_field: str, new_tags: Sequence[str], *, name: s
     column = _tag_column(tag_field, name)
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     body = text[len(bom):]
-    word_lines = [index for sentence in _sentences(body, name) for index, _ in sentence]
+    word_lines = [index for block in conllu_blocks(body, name) for index in block.word_indices]
     if len(word_lines) != len(new_tags):
         raise WintrainError(
             f"{name}: got {len(new_tags)} new {FIELD_NAMES[column]} values for {len(word_lines)} syntactic words; "

@@ -2,8 +2,10 @@
 
 A CoNLL file holds one token per line with whitespace-separated columns (the token and its
 tag among them); a blank line ends a sentence and ``-DOCSTART-`` lines mark document
-breaks.  The whole file is read as bytes, decoded once and split into lines, so the only
-per-token work is one ``str.split``.
+breaks.  A line that contains a TAB is split at TABs only, so ``token<TAB>TAG`` lines can carry
+tokens with spaces (``New York<TAB>B-LOC``, ``20 000<TAB>NUM``); lines without a TAB are split
+at any run of spaces.  The whole file is read as bytes, decoded once and split into lines, so
+the only per-token work is one ``str.split``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ _SHOWN_LINE_CHARS = 80
 # ``str.split()`` also splits on these; CoNLL columns are separated by ASCII blanks only.
 _UNICODE_ONLY_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 _ASCII_BLANKS = re.compile(r"[ \t\r\f\v]+")
+_TAB_SEPARATOR = re.compile(r"[ \r\f\v]*\t[ \t\r\f\v]*")
 
 PathLike = str | Path
 
@@ -159,16 +162,33 @@ def show_line(line: str) -> str:
 
 
 def column_splitter(text: str) -> Callable[[str], list[str]]:
-    """The fastest function that splits a line of ``text`` into its ASCII-blank-separated columns."""
-    if _UNICODE_ONLY_SPACE.search(text) is None:
-        return str.split
-    return _split_ascii_blanks
+    """The fastest function that splits a line of ``text`` into its columns.
+
+    A line with a TAB is split at TABs (a run of TABs, with the blanks around it, is one
+    separator), so a column may hold spaces; any other line at runs of ASCII blanks (spaces,
+    CR, FF, VT), keeping e.g. non-breaking spaces inside columns.  Columns never start or end
+    with an ASCII blank.
+    """
+    blank_split = str.split if _UNICODE_ONLY_SPACE.search(text) is None else _split_ascii_blanks
+    if "\t" not in text:
+        return blank_split
+
+    def split(line: str) -> list[str]:
+        return _split_tabs(line) if "\t" in line else blank_split(line)
+
+    return split
 
 
 def _split_ascii_blanks(line: str) -> list[str]:
     """Split ``line`` on ASCII blanks only, keeping e.g. non-breaking spaces inside columns."""
     stripped = line.strip(" \t\r\f\v")
     return _ASCII_BLANKS.split(stripped) if stripped else []
+
+
+def _split_tabs(line: str) -> list[str]:
+    """Split ``line`` at its TABs only; the ASCII blanks around each column are dropped."""
+    stripped = line.strip(" \t\r\f\v")
+    return _TAB_SEPARATOR.split(stripped) if stripped else []
 
 
 # --------------------------------------------------------------------------- CoNLL
@@ -208,7 +228,8 @@ def _columns_needed(column: int) -> int:
 def read_conll(path: PathLike, token_column: int = 0, tag_column: int = -1) -> Corpus:
     """Read a CoNLL-style file of ``token ... tag`` lines into a :class:`Corpus`.
 
-    Columns are split on spaces/tabs; ``token_column`` and ``tag_column`` index them (negative
+    Columns are split on spaces/tabs, or only at TABs on a line that has one (``token<TAB>TAG``:
+    the token may then hold spaces); ``token_column`` and ``tag_column`` index them (negative
     values count from the end).  Blank lines end sentences, ``-DOCSTART-`` lines are document
     breaks, runs of breaks make no empty sentences, CRLF line ends and a UTF-8 BOM are accepted.
 
@@ -267,7 +288,8 @@ def _bad_line(path: Path, number: int, line: str, rule: _ColumnRule) -> Wintrain
     """The error for a line that does not hold a token and a tag."""
     return WintrainError(
         f"{path}:{number}: expected a token and a tag (token_column {rule.token_column}, "
-        f"tag_column {rule.tag_column}, at least {rule.min_columns} whitespace-separated columns), "
+        f"tag_column {rule.tag_column}, at least {rule.min_columns} columns separated by whitespace, or by TABs "
+        "on a line with a TAB), "
         f"got {show_line(line)}; fix the line or end the sentence with a blank line"
     )
 
