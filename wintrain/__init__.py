@@ -8,6 +8,8 @@ From Python::
     metrics = wintrain.evaluate("runs/mine/best.npz", "data/synthetic/test.txt")
     tagger = wintrain.Tagger.load("runs/mine/best.npz")
     tagger.tag("Angela Merkel visited Paris.")              # tokens, tags, offsets, entities
+    tokenizer = wintrain.Tokenizer.load("runs/tok/best.npz")  # trained with task: tokenize
+    wintrain.Tagger.load("runs/pos/best.npz", tokenizer=tokenizer).tag("Il va au marché.")
 
 The names below are imported on first use, so that ``import wintrain`` stays cheap and the
 command line can fix NumPy's thread count before numpy loads.
@@ -24,6 +26,7 @@ _EXPORTS = {
     "evaluate": ("wintrain.evaluation.evaluate", "evaluate_checkpoint"),
     "load_checkpoint": ("wintrain.checkpoint", "load_checkpoint"),
     "Tagger": ("wintrain.evaluation.tagger", "Tagger"),
+    "Tokenizer": ("wintrain.evaluation.tokenizer", "Tokenizer"),
     "WintrainError": ("wintrain.errors", "WintrainError"),
 }
 

@@ -5,8 +5,10 @@ Layout (every entry a plain array; text as numpy unicode arrays):
     format_version          ()   int
     config                  ()   str, the resolved config as JSON
     tag_scheme              ()   str, the resolved TagScheme as JSON (version 5)
+    tokenizer/multiword_lexicon ()   str, a tokenizer's multiword lexicon as JSON (task: tokenize)
     encoder/vocab  UTF-8 bytes, words joined by newlines    encoder/tags (C,) str
-    encoder/settings (4,) int   encoder/affix/<name>  UTF-8 bytes (one vocabulary per affix feature)
+    encoder/settings (4,) int, (5,) with the category flag
+    encoder/affix/<name>  UTF-8 bytes (one vocabulary per affix feature)
     encoder/chars  UTF-8 bytes (the character vocabulary)    encoder/char_settings (2,) int  (version 4)
     model/<parameter name>  the parameter arrays (embedding tables even when frozen)
     optimizer/<param>/<slot>, optimizer/steps     optimizer state, when saved for resuming
@@ -30,6 +32,7 @@ import numpy as np
 from wintrain.config import Config, config_from_dict
 from wintrain.data.dataset import Encoder
 from wintrain.data.tags import FLAT, TagScheme, is_chunk_tagset, resolve_scheme
+from wintrain.data.ud import MultiwordLexicon
 from wintrain.errors import WintrainError
 from wintrain.nn.build import build_model
 from wintrain.nn.ensemble import Model
@@ -47,6 +50,7 @@ class Checkpoint:
     optimizer_arrays: dict[str, np.ndarray] = field(default_factory=dict)
     trainer_arrays: dict[str, np.ndarray] = field(default_factory=dict)
     path: Path | None = None
+    lexicon: MultiwordLexicon | None = None  # a tokenizer's multiword tokens → words
 
     def build(self, kernels: str | None = None) -> Model:
         """The model with the saved parameters, on the ``kernels`` given (default: the config's
@@ -67,6 +71,7 @@ def save_checkpoint(
     model: Model,
     optimizer_arrays: dict[str, np.ndarray] | None = None,
     trainer_arrays: dict[str, np.ndarray] | None = None,
+    lexicon: MultiwordLexicon | None = None,
 ) -> None:
     """Write a checkpoint atomically (temporary file + fsync + rename)."""
     arrays: dict[str, np.ndarray] = {
@@ -78,6 +83,8 @@ def save_checkpoint(
     arrays.update({f"model/{name}": value for name, value in model.state().items()})
     arrays.update({f"optimizer/{name}": value for name, value in (optimizer_arrays or {}).items()})
     arrays.update({f"trainer/{name}": value for name, value in (trainer_arrays or {}).items()})
+    if lexicon is not None:
+        arrays.update({f"tokenizer/{name}": value for name, value in lexicon.to_arrays().items()})
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     # os.open with mode 0o666 lets the umask decide the file's permissions, as for any new file
@@ -144,6 +151,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         encoder = Encoder.from_arrays(arrays)
         scheme = (TagScheme.from_json(str(arrays["tag_scheme"])) if "tag_scheme" in arrays
                   else saved_scheme(config, encoder.tagset.tags))
+        tokenizer = _split(arrays, "tokenizer/")
+        lexicon = MultiwordLexicon.from_arrays(tokenizer) if tokenizer else None
     except (KeyError, ValueError) as error:
         raise WintrainError(f"{path}: damaged checkpoint ({error})") from None
     return Checkpoint(
@@ -154,4 +163,5 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         optimizer_arrays=_split(arrays, "optimizer/"),
         trainer_arrays=_split(arrays, "trainer/"),
         path=path,
+        lexicon=lexicon,
     )

@@ -285,6 +285,11 @@ class OutputConfig(Section):
 
 class Config(Section):
     seed: int = Field(0, ge=0, description="seeds initialisation, shuffling and dropout")
+    task: Literal["tag", "tokenize"] = Field(
+        "tag",
+        description="tag: a window classifier over words (POS, NER, …); tokenize: over the characters of the raw "
+        "text of CoNLL-U files, deciding where tokens, multiword tokens and sentences end",
+    )
     data: DataConfig
     embeddings: EmbeddingsConfig = Field(default_factory=EmbeddingsConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
@@ -305,6 +310,16 @@ class Config(Section):
         if self.evaluation.decode == "viterbi" and self.loss.name != "sll":
             raise ValueError("evaluation.decode: viterbi uses the transitions an sll model learns: set loss.name: sll, "
                              "or decode greedy or constrained")
+        if self.task == "tokenize":
+            if self.embeddings.path is not None:
+                raise ValueError("task: tokenize learns its character embeddings from the text: set embeddings.path: "
+                                 "null")
+            if self.features.chars is not None or self.features.prefixes or self.features.suffixes:
+                raise ValueError("task: tokenize classifies single characters: remove features.chars, "
+                                 "features.prefixes and features.suffixes (features.category describes a character)")
+            if self.data.format == "conll":
+                raise ValueError("task: tokenize learns from CoNLL-U files (their # text and SpaceAfter=No): set "
+                                 "data.format: conllu or auto")
         return self
 
     def where(self, key: str) -> str:

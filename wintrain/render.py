@@ -57,7 +57,10 @@ def ensemble_of(members: int) -> str:
 
 
 def dev_columns(record: dict[str, Any]) -> list[tuple[str, str]]:
-    if "dev_f1" in record:
+    if "dev_tokens_f1" in record:
+        keys = [("dev tokens F1", "dev_tokens_f1"), ("dev sentences F1", "dev_sentences_f1"),
+                ("dev multiword F1", "dev_multiword_f1"), ("dev acc", "dev_accuracy")]
+    elif "dev_f1" in record:
         keys = [("dev P", "dev_precision"), ("dev R", "dev_recall"), ("dev F1", "dev_f1"), ("dev acc", "dev_accuracy")]
     elif "dev_accuracy" in record:
         keys = [("dev acc", "dev_accuracy"), ("dev macro F1", "dev_macro_f1")]
@@ -120,6 +123,9 @@ def summary_lines(event: RunDone, records: list[dict[str, Any]] | None = None) -
         if "entity" in test:
             lines.append(f"test (best epoch): entity F1 = {percent(test['entity']['f1'])}, "
                          f"accuracy = {percent(test['accuracy'])}")
+        elif "segmentation" in test:
+            lines.append(f"test (best epoch): tokens F1 = {percent(test['tokens']['f1'])}, sentences F1 = "
+                         f"{percent(test['sentences']['f1'])}, multiword F1 = {percent(test['multiword']['f1'])}")
         else:
             lines.append(f"test (best epoch): accuracy = {percent(test['accuracy'])}")
     if s.get("advice"):

@@ -24,7 +24,19 @@ MAX_CONFUSION_LABELS = 20
 
 def print_evaluation(metrics: dict[str, Any], console: Console) -> None:
     """``wintrain eval``: accuracy, conlleval's summary line and per-type table (chunk tags) or the
-    per-tag table and macro F1 (flat tags), then the confusion matrix (up to 20 tags)."""
+    per-tag table and macro F1 (flat tags), then the confusion matrix (up to 20 tags); from raw text
+    (a tokenizer), the CoNLL 2018 shared task's table."""
+    if "ud" in metrics:
+        what = f"{metrics['checkpoint']}" + (f" behind {metrics['tokenizer']}" if "tokenizer" in metrics else "")
+        console.print(f"[bold]{metrics['data']}[/bold] from its raw text: {what}", highlight=False)
+        table = Table("metric", "precision", "recall", "F1", "aligned accuracy", "gold", "system",
+                      title="CoNLL 2018 UD shared task scores")
+        for name, score in metrics["ud"].items():
+            aligned = "" if score["aligned_accuracy"] is None else f"{100 * score['aligned_accuracy']:.2f}"
+            table.add_row(name, *(f"{100 * score[k]:.2f}" for k in ("precision", "recall", "f1")), aligned,
+                          f"{score['gold']:,}", f"{score['system']:,}")
+        console.print(table)
+        return
     console.print(f"[bold]{metrics['data']}[/bold]: {metrics['tokens']:,} tokens, "
                   f"accuracy {100 * metrics['accuracy']:.2f}% ({metrics['decode']} decoding)", highlight=False)
     if "entity" in metrics:

@@ -56,8 +56,11 @@ METRICS_COLUMNS = {
     "dev_accuracy": "token accuracy on dev",
     "dev_precision": "entity precision on dev (chunk tag sets)",
     "dev_recall": "entity recall on dev (chunk tag sets)",
-    "dev_f1": "entity F1 on dev (chunk tag sets)",
+    "dev_f1": "entity F1 on dev (chunk tag sets); for tokenizers the mean of token and sentence F1",
     "dev_macro_f1": "macro-averaged per-tag F1 on dev (flat tag sets)",
+    "dev_tokens_f1": "token F1 on dev (tokenizers: tokens with the gold character span)",
+    "dev_sentences_f1": "sentence F1 on dev (tokenizers)",
+    "dev_multiword_f1": "multiword-token F1 on dev (tokenizers)",
     "dev_score": "the number that picks the best epoch: dev_f1 for chunk tag sets, else dev_accuracy",
     "train_score": "the same score on a fixed sample of training sentences (train.diagnostics)",
     "diagnostics": "per hidden layer (layers.NAME: activation, pre_mean, pre_std, act_mean, act_std, saturated, "
@@ -73,6 +76,9 @@ def dev_columns(metrics: dict[str, Any], score: float) -> dict[str, float]:
     if "entity" in metrics:
         entity = metrics["entity"]
         row.update(dev_precision=entity["precision"], dev_recall=entity["recall"], dev_f1=entity["f1"])
+    elif "segmentation" in metrics:
+        row.update(dev_tokens_f1=metrics["tokens"]["f1"], dev_sentences_f1=metrics["sentences"]["f1"],
+                   dev_multiword_f1=metrics["multiword"]["f1"], dev_f1=metrics["segmentation"]["f1"])
     elif "macro_f1" in metrics:
         row["dev_macro_f1"] = metrics["macro_f1"]
     row["dev_score"] = score

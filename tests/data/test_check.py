@@ -61,7 +61,7 @@ def test_tags_only_in_dev_are_blocking_without_data_tags(tmp_path):
     # ... because encoding them fails at training time:
     config = make_config(tmp_path)
     corpora = load_corpora(config)
-    encoder: Encoder = make_encoder(config, corpora["train"], training_scheme(config.data, corpora["train"]))
+    encoder: Encoder = make_encoder(config, corpora["train"], training_scheme(config, corpora["train"]))
     with pytest.raises(WintrainError, match="B-ORG"):
         encoder.encode_tags(corpora["dev"])
 

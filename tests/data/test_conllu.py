@@ -268,7 +268,7 @@ def test_replace_field_keeps_a_form_with_spaces():
 def test_tag_with_space_and_empty_form_are_refused(tmp_path):
     spaced_misc = row("2", "a", "a", "X", "X", "_", "1", "dep", "_", "Gloss=a b").rstrip("\n")
     message = error_line(tmp_path, spaced_misc, tag_field="misc")
-    assert "MISC 'Gloss=a b'" in message and "contains a space" in message and "tag_field" in message
+    assert "MISC 'Gloss=a b'" in message and "contains a space" in message and "data.tag_column" in message
     empty_form = row("2", "", "a", "X", "X", "_", "1", "dep", "_", "_").rstrip("\n")
     assert "FORM field is empty" in error_line(tmp_path, empty_form)
 
@@ -281,7 +281,7 @@ def test_unannotated_tag_field_is_refused(tmp_path):
         for line in SAMPLE.splitlines(keepends=True)
     )
     message = error_of(read_conllu, write(tmp_path, unannotated, "bare.conllu"), tag_field="xpos")
-    assert "XPOS" in message and "'_'" in message and "tag_field" in message
+    assert "XPOS" in message and "'_'" in message and "data.tag_column" in message
 
 
 # --------------------------------------------------------------------------- looks_like_conllu

@@ -78,3 +78,19 @@ def test_affixes_and_digit_normalisation_become_features():
     assert suffixes[:, 0].tolist() == [encoder.affixes["suffix2"].index["in"], encoder.affixes["suffix2"].index["96"]]
     again = Encoder.from_arrays(encoder.to_arrays())
     assert again.digits and again.affixes["suffix2"].words == encoder.affixes["suffix2"].words
+
+
+def test_a_curly_apostrophe_finds_the_straight_spelling_of_an_unseen_word():
+    encoder = Encoder(Vocab.build(["aujourd'hui", "n't", "l’"]), TagSet(["O"]), 1, lowercase=False, casing=False)
+    words = encoder.encode_sentences([["aujourd’hui", "nʼt", "l’", "l'", "x’y"]]).features[0][:, 0]
+    index = encoder.vocab.index
+    assert words.tolist() == [index["aujourd'hui"], index["n't"], index["l’"], index["l’"], encoder.vocab.unk_id]
+
+
+def test_the_category_feature_is_the_unicode_category_of_the_first_character():
+    from wintrain.data.casing import CATEGORIES
+
+    encoder = Encoder(Vocab.build(["a"]), TagSet(["O"]), 1, lowercase=False, casing=False, category=True)
+    _, categories = encoder.encode_sentences([["a", "É", "7", " ", ".", "€", "中"]]).features
+    assert [CATEGORIES[i] for i in categories[:, 0]] == ["Ll", "Lu", "Nd", "Zs", "Po", "Sc", "Lo"]
+    assert Encoder.from_arrays(encoder.to_arrays()).category

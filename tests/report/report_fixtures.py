@@ -22,12 +22,13 @@ SATURATING = ("tanh", "sigmoid", "hardtanh")
 _trained: dict[str, Path] = {}
 
 
-def train_synthetic(folder: Path) -> Path:
-    """Train ``tests/configs/synthetic.yaml`` for 2 epochs into ``folder`` (NER tags, IOB2)."""
+def train_synthetic(folder: Path, diagnostics: bool = False) -> Path:
+    """Train ``tests/configs/synthetic.yaml`` for 2 epochs into ``folder`` (NER tags, IOB2); without
+    diagnostics it is a run folder as earlier releases wrote them."""
     from wintrain.config import load_config
     from wintrain.training.run import train
 
-    train(load_config(SYNTHETIC_CONFIG, ["train.epochs=2"]), folder)
+    train(load_config(SYNTHETIC_CONFIG, ["train.epochs=2", f"train.diagnostics={str(diagnostics).lower()}"]), folder)
     return folder
 
 

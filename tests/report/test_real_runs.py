@@ -25,7 +25,7 @@ def section(page: str, key: str) -> str:
     return page[start:page.index("</section>", start)]
 
 
-def test_a_run_folder_of_today_gets_a_full_report_without_diagnostics(synthetic_run):
+def test_a_run_folder_without_diagnostics_gets_a_full_report(synthetic_run):
     found = dev_predictions(synthetic_run)
     page = build_report([synthetic_run], lambda _: found, max_sentences=10_000)
     assert "No diagnostics recorded" in section(page, "diagnostics")
@@ -47,6 +47,18 @@ def test_the_diagnostics_training_will_record_are_drawn(diagnosed_run):
         assert f">{name}</text>" in diagnostics
     assert "saturated &lt;tanh&gt; &amp; stay so" in diagnostics
     assert "train score (dashed)" in section(page, "curves")
+
+
+def test_the_diagnostics_a_real_run_recorded_are_drawn(tmp_path):
+    from report_fixtures import train_synthetic
+
+    folder = train_synthetic(tmp_path / "real", diagnostics=True)
+    diagnostics = section(build_report([folder], lambda _: dev_predictions(folder)), "diagnostics")
+    rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+    layers = rows[-1]["diagnostics"]["layers"]
+    assert layers and "No diagnostics recorded" not in diagnostics
+    for name in layers:
+        assert f">{name} (" in diagnostics  # a saturation or dead-unit curve per hidden layer
 
 
 def test_a_flat_tag_set_lists_wrong_tags(tiny_data, tmp_path):

@@ -160,7 +160,7 @@ def test_digit_lookup_finds_vectors_and_the_vector_cache_is_used(tiny_data, tmp_
     cache = tmp_path / "cache"
     config = load_config(tiny_data["config"], ["data.digits=true", f"embeddings.cache_dir={cache}"])
     train_corpus = load_corpora(config)["train"]
-    encoder, vectors = load_encoder_and_vectors(config, train_corpus, training_scheme(config.data, train_corpus))
+    encoder, vectors = load_encoder_and_vectors(config, train_corpus, training_scheme(config, train_corpus))
     assert "0000" in encoder.vocab.index
     row = vectors.words.index("0000")
     assert vectors.matrix[row].tolist() == [0.5] * 10  # the first word of the form keeps its vector

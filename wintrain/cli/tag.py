@@ -32,26 +32,41 @@ KernelsOption = Annotated[Kernels, typer.Option(
     "--kernels", help="fast, or textbook: the lecture's plain form of every node and decoder (same tags, slower).")]
 
 
+TokenizerOption = Annotated[Path | None, typer.Option(
+    "--tokenizer", help="A tokenizer checkpoint (task: tokenize) that splits the raw text into sentences, tokens "
+                        "and words.")]
+
+
 @app.command("eval")
 def evaluate(
     checkpoint: CheckpointArg,
-    data: Annotated[Path, typer.Option("--data", help="CoNLL-style file to evaluate on.")],
+    data: Annotated[Path, typer.Option("--data", help="CoNLL columns or CoNLL-U (*.conllu) file to evaluate on.")],
     output: Annotated[Path | None, typer.Option("--output", help="Write 'token gold predicted' lines here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     decode: DecodeOption = None,
     kernels: KernelsOption = Kernels.fast,
+    tokenizer: TokenizerOption = None,
+    field: Annotated[str | None, typer.Option("--field", help="CoNLL-U: the field scored (default: the model's; "
+                                                              "upos for a model trained on columns).")] = None,
 ) -> None:
-    """Token accuracy and (for B-X/I-X tags) conlleval entity precision/recall/F1, per type and overall.
+    """Token accuracy and (for B-X/I-X tags) conlleval entity precision/recall/F1, per type and overall;
+    a tokenizer, or a tagger behind --tokenizer, on a gold CoNLL-U file's raw text with the CoNLL 2018
+    shared task's scores (Tokens, Sentences, Words, Multiword tokens, UPOS).
 
     Examples:
       wintrain eval runs/quickstart/best.npz --data data/ud_en_ewt/test.txt.gz
       wintrain eval runs/quickstart/best.npz --data data/ud_en_ewt/dev.txt.gz --output pred.txt --json
+      wintrain eval runs/quickstart/best.npz --data data/ud_en_ewt/conllu/test.conllu.gz
+      wintrain eval runs/ud_en_ewt_tokenizer/best.npz --data data/ud_en_ewt/conllu/test.conllu.gz
+      wintrain eval runs/quickstart/best.npz --data data/ud_en_ewt/conllu/test.conllu.gz \\
+        --tokenizer runs/ud_en_ewt_tokenizer/best.npz
     """
     use_blas_threads(os.cpu_count() or 1)
-    from wintrain.evaluation.evaluate import evaluate_checkpoint
+    from wintrain.evaluation.raw_text import evaluate_command
     from wintrain.reports import print_evaluation
 
-    metrics = evaluate_checkpoint(checkpoint, data, output, decode.value if decode else None, kernels.value)
+    metrics = evaluate_command(checkpoint, data, output, decode.value if decode else None, kernels.value, tokenizer,
+                               field)
     if as_json:
         typer.echo(json.dumps(metrics))
     else:
@@ -78,6 +93,7 @@ def predict(
                                                               "(default: the one the model was trained on).")] = None,
     decode: DecodeOption = None,
     kernels: KernelsOption = Kernels.fast,
+    tokenizer: TokenizerOption = None,
 ) -> None:
     """Tag raw text (tokenized like the training data) or the words of a CoNLL-U file.
 
@@ -95,4 +111,4 @@ def predict(
 
     chosen = Format.json if as_json else output_format
     sys.stdout.write(predict_source(checkpoint, source, chosen.value, pretokenized, field,
-                                    decode.value if decode else None, kernels=kernels.value))
+                                    decode.value if decode else None, kernels=kernels.value, tokenizer=tokenizer))

@@ -301,10 +301,13 @@ def _warnings(
     return warnings
 
 
+FOREIGN_FORMS = 0.8  # a dev or test split whose forms are mostly unseen in train: another language, another file
+
+
 def _split_warnings(config: Config, split: SplitStats) -> list[str]:
     """Warnings about one split: long sentences, IOB1 tags, OOV rate, overlap with train."""
     warnings = []
-    if split.long_sentences:
+    if split.long_sentences and config.task == "tag":  # a tokenizer's "sentences" are paragraphs of characters
         warnings.append(
             f"{split.path}: {split.long_sentences} sentences longer than {LONG_SENTENCE} tokens "
             f"(longest {split.lengths.max:,}); are blank lines between sentences missing?"
@@ -319,6 +322,11 @@ def _split_warnings(config: Config, split: SplitStats) -> list[str]:
         hint = "" if config.data.lowercase else " (set data.lowercase: true for lowercased vectors like GloVe)"
         warnings.append(
             f"{split.path}: {100 * split.oov_vectors_tokens:.1f}% of tokens have no pretrained vector{hint}"
+        )
+    if split.oov_train_forms is not None and split.oov_train_forms > FOREIGN_FORMS:
+        warnings.append(
+            f"{split.path}: {100 * split.oov_train_forms:.0f}% of its word forms never occur in train; is it the "
+            "same language and kind of text as the training data? (scores on it say little about the model)"
         )
     if split.overlap_with_train and split.overlap_with_train > HIGH_OVERLAP * split.sentences:
         warnings.append(

@@ -208,11 +208,11 @@ def read_conllu(path: Path | str, tag_field: str = "upos") -> Corpus:
     line_numbers = np.array(lines, dtype=np.int32) + 1
     _check_not_empty(name, tokens, line_numbers, "FORM", "fix the file")
     field = FIELD_NAMES[tag_column]
-    _check_not_empty(name, tags, line_numbers, field, "choose another tag_field or fix the file")
-    _check_no_blank(name, tags, line_numbers, field, "choose another tag_field or fix the file")
+    _check_not_empty(name, tags, line_numbers, field, "choose another data.tag_column or fix the file")
+    _check_no_blank(name, tags, line_numbers, field, "choose another data.tag_column or fix the file")
     if tags.count("_") == len(tags):
         raise WintrainError(
-            f"{path}: the {field} field is '_' (unannotated) on every word; choose another tag_field "
+            f"{path}: the {field} field is '_' (unannotated) on every word; choose another data.tag_column "
             f"(one of {', '.join(TAG_FIELDS)}) or use an annotated file"
         )
     return Corpus(

@@ -79,6 +79,8 @@ def token_types(tokens: Sequence[str]) -> TokenTypes:
 
 
 DIGITS = str.maketrans("0123456789", "0000000000")
+APOSTROPHES = "\u2019\u2018\u02bc"  # ’ ‘ ʼ
+STRAIGHT_APOSTROPHES = str.maketrans(APOSTROPHES, "'" * len(APOSTROPHES))
 
 
 def normalise_digits(token: str) -> str:
@@ -141,11 +143,27 @@ class Encoder:
         """The forms the vocabulary is searched for (see :func:`lookup_forms`)."""
         return lookup_forms(tokens, self.lowercase, self.digits)
 
+    def word_ids(self, forms: Sequence[str]) -> np.ndarray:
+        """(F,) vocabulary ids of distinct token strings.  A form unseen in training that holds an apostrophe
+        is looked up once more in the other spelling -- straight (') for a curly (’ ‘) or modifier-letter
+        (ʼ) one, the curly ’ for a straight one -- so ``aujourd’hui`` and ``aujourd'hui`` share the row of
+        whichever spelling training had."""
+        lookup = self.lookup_forms(forms)
+        ids = self.vocab.encode(lookup)
+        unk = self.vocab.unk_id
+        for position in np.flatnonzero(ids == unk).tolist():
+            form = lookup[position]
+            if "'" in form:
+                ids[position] = self.vocab.index.get(form.replace("'", "\u2019"), unk)
+            elif any(mark in form for mark in APOSTROPHES):
+                ids[position] = self.vocab.index.get(form.translate(STRAIGHT_APOSTROPHES), unk)
+        return ids
+
     def token_features(self, tokens: Sequence[str], types: TokenTypes | None = None) -> list[np.ndarray]:
         """One (N,) id array per feature.  Every feature is worked out once per distinct token
         string (``types``, found here when not given) and spread to the tokens with one gather."""
         forms, of_token = types if types is not None else token_types(tokens)
-        per_form = [self.vocab.encode(self.lookup_forms(forms))]
+        per_form = [self.word_ids(forms)]
         if self.casing:
             per_form.append(casing_ids(forms))
         if self.category:

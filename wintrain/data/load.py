@@ -14,7 +14,8 @@ from wintrain.data.chars import CharVocab
 from wintrain.data.conllu import conllu_hint, looks_like_conllu, read_conllu
 from wintrain.data.dataset import Encoder, affix, lookup_forms, parse_affix_name
 from wintrain.data.reader import Corpus, conll_from_text, read_utf8
-from wintrain.data.tags import TagScheme, resolve_scheme
+from wintrain.data.segmentation import tokenizer_corpus
+from wintrain.data.tags import SEGMENTATION, TagScheme, resolve_scheme
 from wintrain.data.vectors import Vectors, load_vectors
 from wintrain.data.vocab import TagSet, Vocab
 from wintrain.errors import WintrainError
@@ -23,12 +24,23 @@ SPLITS = ("train", "dev", "test")
 
 
 def load_corpora(config: Config) -> dict[str, Corpus]:
-    """The configured splits (``train`` always; ``dev`` and ``test`` when given)."""
+    """The configured splits (``train`` always; ``dev`` and ``test`` when given): tagged words, or for
+    ``task: tokenize`` the labelled characters of the raw text (:mod:`wintrain.data.segmentation`)."""
     return {
-        split: read_corpus(getattr(config.data, split), config.data)
+        split: read_training_corpus(getattr(config.data, split), config)
         for split in SPLITS
         if getattr(config.data, split) is not None
     }
+
+
+def read_training_corpus(path: Path, config: Config) -> Corpus:
+    """One data file as the configured task learns from it."""
+    if config.task == "tokenize":
+        path = Path(path)
+        if not path.exists() and config.data.obtain:
+            raise WintrainError(f"{path}: no such file; {config.data.obtain}")
+        return tokenizer_corpus(path)
+    return read_corpus(path, config.data)
 
 
 def to_model_tags(corpus: Corpus, scheme: TagScheme) -> Corpus:
@@ -40,9 +52,12 @@ def to_model_tags(corpus: Corpus, scheme: TagScheme) -> Corpus:
     return dataclasses.replace(corpus, tags=list(chain.from_iterable(tags)))
 
 
-def training_scheme(data: DataConfig, train: Corpus) -> TagScheme:
+def training_scheme(config: Config, train: Corpus) -> TagScheme:
     """The :class:`TagScheme` of a training set: from ``data.scheme``/``data.model_scheme`` and the tags
-    (``data.tags``, else those of the training data)."""
+    (``data.tags``, else those of the training data); a tokenizer's labels are :data:`SEGMENTATION`."""
+    if config.task == "tokenize":
+        return SEGMENTATION
+    data = config.data
     tags = data.tags or sorted(set(train.tags))
     return resolve_scheme(data.scheme, data.model_scheme, tags, train.tag_sentences())
 

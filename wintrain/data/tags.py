@@ -251,7 +251,7 @@ class TagScheme:
     @property
     def chunks(self) -> bool:
         """Whether the tags are chunk tags (entity scoring, constrained decoding, entities in output)."""
-        return self.data != "flat"
+        return self.data not in ("flat", "segmentation")
 
     @property
     def recoded(self) -> bool:
@@ -260,8 +260,9 @@ class TagScheme:
 
     @property
     def scoring(self) -> str:
-        """How chunks are read when scoring: conlleval's rules for IOB1/IOB2 data, span rules for IOBES."""
-        return "iobes" if self.data == "iobes" else "conlleval"
+        """How chunks are read when scoring: conlleval's rules for IOB1/IOB2 data, span rules for IOBES;
+        ``segmentation`` for a tokenizer's labels."""
+        return {"iobes": "iobes", "segmentation": "segmentation"}.get(self.data, "conlleval")
 
     def model_tags(self, sentence: Sequence[str]) -> list[str]:
         """One sentence's data tags as the model learns them."""
@@ -298,6 +299,8 @@ class TagScheme:
 
 
 FLAT = TagScheme("flat", "flat")
+SEGMENTATION = TagScheme("segmentation", "segmentation")
+"""A tokenizer's character labels (:mod:`wintrain.data.segmentation`): scored as tokens and sentences."""
 
 
 def resolve_scheme(scheme: str, model_scheme: str, tags: Sequence[str],

@@ -16,23 +16,28 @@ import numpy as np
 import wintrain.kernels.decode
 import wintrain.kernels.inference  # noqa: F401  (these two register the fast twins used here)
 from wintrain.checkpoint import load_checkpoint
+from wintrain.config import DataConfig
 from wintrain.data.dataset import Encoded, Encoder, Feature
-from wintrain.data.load import read_corpus, to_model_tags
+from wintrain.data.load import corpus_format, read_corpus, to_model_tags
 from wintrain.data.reader import Corpus, split_at
 from wintrain.data.tags import TagScheme
 from wintrain.errors import WintrainError
 from wintrain.evaluation.confusion import confusion_matrix
 from wintrain.evaluation.decode import constrained_decode, decode_corpus, resolve_decode
 from wintrain.evaluation.metrics import evaluate_tags
+from wintrain.evaluation.segmentation import score_segmentation
 from wintrain.kernels import pick
 from wintrain.nn.ensemble import Model, mean_scores, mean_transitions
 from wintrain.nn.model import predict_scores
 
 
 def main_score(metrics: dict[str, Any]) -> tuple[str, float]:
-    """The number that picks the best epoch: entity F1 for chunk tag sets, else token accuracy."""
+    """The number that picks the best epoch: entity F1 for chunk tag sets, the mean of token and sentence
+    F1 for a tokenizer, else token accuracy."""
     if "entity" in metrics:
         return "entity_f1", float(metrics["entity"]["f1"])
+    if "segmentation" in metrics:
+        return "segmentation_f1", float(metrics["segmentation"]["f1"])
     return "accuracy", float(metrics["accuracy"])
 
 
@@ -101,9 +106,25 @@ def evaluate_encoded(
     ids = predict_ids(model, encoder, encoded, scheme, decode, batch_size, kernels)
     tags = scheme.data_tagset(encoder.tagset.tags)
     predicted = [tags[i] for i in ids.tolist()]
+    if scheme.scoring == "segmentation":
+        return Evaluation(score_segmentation(corpus, predicted), predicted)
     guessed = split_at(predicted, corpus.sentence_starts)
     gold = corpus.tag_sentences()
     return Evaluation(evaluate_tags(gold, guessed, scheme=scheme.scoring), predicted)
+
+
+def reading_config(data: DataConfig, path: Path, field: str | None) -> DataConfig:
+    """How to read a file a model is scored on: its own ``data`` settings, with the tag from ``field`` when
+    given; a CoNLL-U file scored by a model trained on plain columns reads ``field`` or UPOS."""
+    conllu = corpus_format(path, data) == "conllu"
+    if field is not None:
+        if not conllu:
+            raise WintrainError(f"--field names a CoNLL-U field, but {path} is read as CoNLL columns; leave it out "
+                                "or give a .conllu file")
+        return data.model_copy(update={"tag_column": field})
+    if conllu and isinstance(data.tag_column, int):
+        return data.model_copy(update={"tag_column": "upos"})
+    return data
 
 
 def write_predictions(path: Path, corpus: Corpus, predicted: list[str]) -> None:
@@ -118,29 +139,58 @@ def write_predictions(path: Path, corpus: Corpus, predicted: list[str]) -> None:
         raise WintrainError(f"{path}: cannot write predictions ({error.strerror})") from None
 
 
+@dataclass
+class CorpusPredictions:
+    """A checkpoint's predictions on a tagged file: the corpus, the predicted tags (the data's), their scores."""
+
+    corpus: Corpus
+    predicted: list[str]
+    metrics: dict[str, Any]
+    scheme: TagScheme
+    labels: list[str]  # the tags the model can predict, in the data's scheme
+    decode: str  # the decoder used (resolved)
+
+
+def tag_corpus(
+    checkpoint: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    decode: str | None = None,
+    kernels: str = "fast",
+    field: str | None = None,
+) -> CorpusPredictions:
+    """Load a tagger's checkpoint and tag the words of ``data`` (see :func:`evaluate_checkpoint`)."""
+    saved = load_checkpoint(checkpoint)
+    if saved.config.task != "tag":
+        raise WintrainError(f"{checkpoint}: a tokenizer; score it on a gold CoNLL-U file with wintrain eval "
+                            f"{checkpoint} --data GOLD.conllu")
+    model = saved.build(kernels)
+    config, scheme = saved.config, saved.scheme
+    corpus = read_corpus(Path(data), reading_config(config.data, Path(data), field))
+    encoded = saved.encoder.encode(to_model_tags(corpus, scheme))
+    decode = resolve_decode(decode or config.evaluation.decode, model.sentence_level, scheme.chunks)
+    result = evaluate_encoded(model, saved.encoder, scheme, corpus, encoded, decode, config.train.eval_batch_size,
+                              kernels)
+    return CorpusPredictions(corpus, result.predicted, result.metrics, scheme,
+                             scheme.data_tagset(saved.encoder.tagset.tags), decode)
+
+
 def evaluate_checkpoint(
     checkpoint: str | os.PathLike[str],
     data: str | os.PathLike[str],
     output: str | os.PathLike[str] | None = None,
     decode: str | None = None,
     kernels: str = "fast",
+    field: str | None = None,
 ) -> dict[str, Any]:
     """Load a checkpoint, tag ``data`` and return its metrics (as ``wintrain eval``).
 
-    ``decode`` overrides the checkpoint's ``evaluation.decode``.  The result also holds the
-    confusion matrix (``labels``, ``confusion``: rows gold, columns predicted).
+    ``decode`` overrides the checkpoint's ``evaluation.decode``.  A CoNLL-U file is scored on ``field``
+    (default: the model's own field; ``upos`` for a model trained on plain columns).  The result also
+    holds the confusion matrix (``labels``, ``confusion``: rows gold, columns predicted).
     """
-    saved = load_checkpoint(checkpoint)
-    model = saved.build(kernels)
-    config, scheme = saved.config, saved.scheme
-    corpus = read_corpus(Path(data), config.data)
-    encoded = saved.encoder.encode(to_model_tags(corpus, scheme))
-    decode = resolve_decode(decode or config.evaluation.decode, model.sentence_level, scheme.chunks)
-    result = evaluate_encoded(model, saved.encoder, scheme, corpus, encoded, decode, config.train.eval_batch_size,
-                              kernels)
+    tagged = tag_corpus(checkpoint, data, decode, kernels, field)
     if output is not None:
-        write_predictions(Path(output), corpus, result.predicted)
-    labels = scheme.data_tagset(saved.encoder.tagset.tags)
-    matrix = confusion_matrix(corpus.tags, result.predicted, labels)
-    return {"checkpoint": str(checkpoint), "data": str(data), "decode": decode, **result.metrics,
-            "labels": labels, "confusion": matrix.tolist()}
+        write_predictions(Path(output), tagged.corpus, tagged.predicted)
+    matrix = confusion_matrix(tagged.corpus.tags, tagged.predicted, tagged.labels)
+    return {"checkpoint": str(checkpoint), "data": str(data), "decode": tagged.decode, **tagged.metrics,
+            "labels": tagged.labels, "confusion": matrix.tolist()}

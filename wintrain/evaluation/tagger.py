@@ -24,7 +24,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,6 +40,7 @@ from wintrain.data.tokenize import Token, tokenize_sentences
 from wintrain.errors import WintrainError
 from wintrain.evaluation.decode import resolve_decode
 from wintrain.evaluation.evaluate import predict_ids
+from wintrain.evaluation.tokenizer import Piece, Tokenizer
 from wintrain.nn.ensemble import Model
 
 _NON_SPACE = re.compile(r"\S+")
@@ -47,15 +48,23 @@ _NON_SPACE = re.compile(r"\S+")
 
 @dataclass(frozen=True)
 class TaggedText:
-    """One input text, its sentences of tokens (with offsets into ``text``) and their tags."""
+    """One input text, its sentences of tagged units (with offsets into ``text``) and their tags.
+
+    The units are the syntactic words.  With a learned tokenizer a *multiword token* (French ``du``) is
+    tagged as its words (``de``, ``le``): each word carries the token's span, and ``multiword`` lists per
+    sentence the ``(first, stop)`` word ranges of the multiword tokens.
+    """
 
     text: str
     sentences: list[list[Token]]
     tags: list[list[str]]
+    multiword: list[list[tuple[int, int]]] = field(default_factory=list)
 
     def to_json(self, scheme: str | None) -> dict[str, Any]:
         """``{"text", "tokens": [{"text", "start", "end", "tag"}], "entities": [{"text", "type", "start", "end"}]}``;
-        entities only when ``scheme`` (a chunk tag set's scheme) is given."""
+        entities only when ``scheme`` (a chunk tag set's scheme) is given.  With multiword tokens, their words'
+        entries have ``"multiword": k`` and ``"multiword_tokens"[k]`` is ``{"text", "start", "end", "words": [i, …]}``
+        (indices into ``tokens``)."""
         tokens = [token for sentence in self.sentences for token in sentence]
         tags = [tag for sentence in self.tags for tag in sentence]
         entities = []
@@ -64,11 +73,21 @@ class TaggedText:
                 for first, stop, kind in chunk_spans(sentence_tags, scheme):
                     start, end = sentence[first].start, sentence[stop - 1].end
                     entities.append({"text": self.text[start:end], "type": kind, "start": start, "end": end})
-        return {
-            "text": self.text,
-            "tokens": [{"text": t.text, "start": t.start, "end": t.end, "tag": tag} for t, tag in zip(tokens, tags)],
-            "entities": entities,
-        }
+        entries = [{"text": t.text, "start": t.start, "end": t.end, "tag": tag} for t, tag in zip(tokens, tags)]
+        result: dict[str, Any] = {"text": self.text, "tokens": entries, "entities": entities}
+        if any(self.multiword):
+            joined: list[dict[str, Any]] = []
+            offset = 0
+            for sentence, ranges in zip(self.sentences, self.multiword):
+                for first, stop in ranges:
+                    token = sentence[first]
+                    for index in range(offset + first, offset + stop):
+                        entries[index]["multiword"] = len(joined)
+                    joined.append({"text": self.text[token.start:token.end], "start": token.start, "end": token.end,
+                                   "words": list(range(offset + first, offset + stop))})
+                offset += len(sentence)
+            result["multiword_tokens"] = joined
+        return result
 
 
 def whitespace_tokens(text: str) -> list[Token]:
@@ -77,14 +96,23 @@ def whitespace_tokens(text: str) -> list[Token]:
 
 
 class Tagger:
-    """A checkpoint ready to tag: the rebuilt model, its encoder, its tag scheme and its decoder.
+    """A checkpoint ready to tag: the rebuilt model, its encoder, its tag scheme and its decoder; raw text is
+    split by ``tokenizer`` (a :class:`~wintrain.evaluation.tokenizer.Tokenizer` trained from CoNLL-U, or a path
+    to one), else by the rule tokenizer of :mod:`wintrain.data.tokenize`.
 
     ``kernels`` picks the textbook nodes or their fast twins (:mod:`wintrain.kernels`): the tags are the
     same up to float rounding."""
 
     def __init__(self, checkpoint: Checkpoint, decode: str | None = None, max_sentence_tokens: int = 100,
-                 kernels: str = "fast") -> None:
+                 kernels: str = "fast", tokenizer: Tokenizer | str | Path | None = None) -> None:
+        if checkpoint.config.task != "tag":
+            raise WintrainError(
+                f"{checkpoint.path}: a tokenizer (task: {checkpoint.config.task}), not a tagger; give a tagger's "
+                "checkpoint, and this one as the tokenizer (--tokenizer, Tagger.load(..., tokenizer=...))"
+            )
         self.checkpoint = checkpoint
+        self.tokenizer = tokenizer if isinstance(tokenizer, Tokenizer) or tokenizer is None \
+            else Tokenizer.load(tokenizer, kernels)
         self.kernels = kernels
         self.model: Model = checkpoint.build(kernels)
         self.tag_scheme = checkpoint.scheme
@@ -96,9 +124,11 @@ class Tagger:
         self._tag_names = np.array(self.tags, dtype=object)  # data tag id → tag string, for one gather
 
     @classmethod
-    def load(cls, path: str | Path, decode: str | None = None, kernels: str = "fast") -> Tagger:
-        """Load a checkpoint written by training (``best.npz`` or ``last.npz``)."""
-        return cls(load_checkpoint(path), decode, kernels=kernels)
+    def load(cls, path: str | Path, decode: str | None = None, kernels: str = "fast",
+             tokenizer: Tokenizer | str | Path | None = None) -> Tagger:
+        """Load a checkpoint written by training (``best.npz`` or ``last.npz``); ``tokenizer``: a tokenizer
+        checkpoint (or a loaded :class:`~wintrain.evaluation.tokenizer.Tokenizer`) that splits raw text."""
+        return cls(load_checkpoint(path), decode, kernels=kernels, tokenizer=tokenizer)
 
     @property
     def tags(self) -> list[str]:
@@ -125,9 +155,11 @@ class Tagger:
         return split_at(flat, sentence_starts(sentences))
 
     def tag_texts(self, texts: Iterable[str], pretokenized: bool = False) -> list[TaggedText]:
-        """Tokenize (Penn-Treebank style, or at whitespace when ``pretokenized``), split into
-        sentences and tag every text, all sentences in one pass of the model."""
+        """Split every text into sentences of words — with the learned tokenizer (multiword tokens expanded),
+        the rule tokenizer, or at whitespace when ``pretokenized`` — and tag them, all sentences in one pass."""
         texts = list(texts)
+        if self.tokenizer is not None and not pretokenized:
+            return self._tag_tokenized(texts, self.tokenizer.tokenize_texts(texts))
         if pretokenized:
             split = [[tokens] if (tokens := whitespace_tokens(text)) else [] for text in texts]
         else:
@@ -135,6 +167,25 @@ class Tagger:
         sentences = [[token.text for token in sentence] for parts in split for sentence in parts]
         tagged = iter(self.tag_tokens(sentences))
         return [TaggedText(text, parts, [next(tagged) for _ in parts]) for text, parts in zip(texts, split)]
+
+    def _tag_tokenized(self, texts: list[str], pieces: list[list[list[Piece]]]) -> list[TaggedText]:
+        """Tag the words of texts a learned tokenizer split (each word with its token's span)."""
+        units = [[[Token(word, piece.start, piece.end) for piece in sentence for word in piece.words]
+                  for sentence in text_sentences] for text_sentences in pieces]
+        ranges = []
+        for text_sentences in pieces:
+            per_text = []
+            for sentence in text_sentences:
+                spans, position = [], 0
+                for piece in sentence:
+                    if piece.multiword:
+                        spans.append((position, position + len(piece.words)))
+                    position += len(piece.words)
+                per_text.append(spans)
+            ranges.append(per_text)
+        tagged = iter(self.tag_tokens([[token.text for token in sentence] for parts in units for sentence in parts]))
+        return [TaggedText(text, parts, [next(tagged) for _ in parts], spans)
+                for text, parts, spans in zip(texts, units, ranges)]
 
     def tag(self, text: str, pretokenized: bool = False) -> dict[str, Any]:
         """One text → ``{"text", "tokens", "entities"}`` (as one JSON line of ``wintrain predict``)."""
@@ -144,8 +195,9 @@ class Tagger:
         """Many texts at once (faster than one by one): one dict per text."""
         return [result.to_json(self.scheme) for result in self.tag_texts(texts, pretokenized)]
 
-    def conllu_field(self, field: str | None) -> str:
-        """The CoNLL-U field predictions go into: ``field``, else the one the model was trained on."""
+    def conllu_field(self, field: str | None, default: str | None = None) -> str:
+        """The CoNLL-U field predictions go into: ``field``, else the one the model was trained on, else
+        ``default`` (a model trained on plain columns has none of its own)."""
         if field is not None:
             return field
         data = self.checkpoint.config.data
@@ -153,6 +205,8 @@ class Tagger:
             return data.tag_column
         if data.tag_column is None and corpus_format(data.train, data) == "conllu":
             return "upos"  # a CoNLL-U training file's default field
+        if default is not None:
+            return default
         raise WintrainError(
             "this model was trained on CoNLL columns, not a CoNLL-U field: choose the field its tags go "
             f"into with --field ({', '.join(TAG_FIELDS)})"
@@ -161,11 +215,13 @@ class Tagger:
 
 # --------------------------------------------------------------------------- output formats
 def format_text(results: Sequence[TaggedText]) -> str:
-    """``token TAG`` lines, a blank line after each text."""
+    """``token TAG`` lines, a blank line after each text; a token containing a space is written
+    ``token<TAB>TAG`` instead, which the column reader splits at the TAB (so the output reads back)."""
     blocks = []
     for result in results:
         pairs = zip((t for s in result.sentences for t in s), (g for s in result.tags for g in s))
-        blocks.append("".join(f"{token.text} {tag}\n" for token, tag in pairs) + "\n")
+        blocks.append("".join(f"{token.text}{chr(9) if ' ' in token.text else ' '}{tag}\n"
+                              for token, tag in pairs) + "\n")
     return "".join(blocks)
 
 
@@ -188,24 +244,35 @@ CONLLU_COLUMNS = {"upos": 3, "xpos": 4, "feats": 5, "deprel": 7}
 
 
 def format_conllu(results: Sequence[TaggedText], field: str) -> str:
-    """CoNLL-U of tagged raw text: ``# sent_id`` and ``# text`` comments, then per token ID, FORM and
-    the tag in ``field``'s column (``misc``: ``Tag=...`` in MISC), ``SpaceAfter=No`` in MISC where no
-    space follows in the input, ``_`` in every other field."""
+    """CoNLL-U of tagged raw text: ``# sent_id`` and ``# text`` comments, then per word ID, FORM and the tag
+    in ``field``'s column (``misc``: ``Tag=...`` in MISC), ``_`` in every other field (HEAD and DEPREL
+    too: a tagger has no parse).  A multiword token gets its range line (``3-4  du``) before its words;
+    ``SpaceAfter=No`` goes into the MISC of the token (the range line of a multiword token) where no space
+    follows it in the input."""
     lines: list[str] = []
     sentence_id = 0
     for result in results:
-        for sentence, tags in zip(result.sentences, result.tags):
+        ranges_of = result.multiword or [[] for _ in result.sentences]
+        for sentence, tags, ranges in zip(result.sentences, result.tags, ranges_of):
             sentence_id += 1
             first, last = sentence[0].start, sentence[-1].end
             lines += [f"# sent_id = {sentence_id}", f"# text = {' '.join(result.text[first:last].split())}"]
+            starts = {begin: stop for begin, stop in ranges}
+            inside = {index for begin, stop in ranges for index in range(begin, stop)}
             for number, (token, tag) in enumerate(zip(sentence, tags), start=1):
+                space_after_no = token.end < len(result.text) and not result.text[token.end].isspace()
+                if number - 1 in starts:
+                    stop = starts[number - 1]
+                    misc_range = "SpaceAfter=No" if space_after_no else "_"
+                    lines.append("\t".join([f"{number}-{stop}", result.text[token.start:token.end]] + ["_"] * 7
+                                           + [misc_range]))
                 fields = [str(number), token.text] + ["_"] * 8
                 misc = []
                 if field in CONLLU_COLUMNS:
                     fields[CONLLU_COLUMNS[field]] = tag
                 else:
                     misc.append(f"Tag={tag}")
-                if token.end < len(result.text) and not result.text[token.end].isspace():
+                if space_after_no and number - 1 not in inside:
                     misc.append("SpaceAfter=No")
                 fields[9] = "|".join(misc) or "_"
                 lines.append("\t".join(fields))
@@ -223,6 +290,7 @@ def predict_source(
     decode: str | None = None,
     stdin: IO[bytes] | None = None,
     kernels: str = "fast",
+    tokenizer: str | Path | None = None,
 ) -> str:
     """``wintrain predict``: tag ``source`` (a text file, ``-`` for ``stdin``, or a CoNLL-U file whose
     FORMs are tagged as they are) and return it in ``output_format`` (text, json, conll, conllu).
@@ -230,7 +298,7 @@ def predict_source(
     CoNLL-U in and CoNLL-U out writes the file back with only ``field`` replaced, byte for byte
     otherwise; any other input gets CoNLL-U made from its tokens.
     """
-    tagger = Tagger.load(checkpoint, decode, kernels)
+    tagger = Tagger.load(checkpoint, decode, kernels, tokenizer)
     path = None if source == "-" else Path(source)
     if path is not None and path.name.removesuffix(".gz").endswith(".conllu"):
         text = read_utf8(path)

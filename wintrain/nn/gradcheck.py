@@ -16,7 +16,7 @@ import numpy as np
 from wintrain.config import Config
 from wintrain.data.chars import CharVocab
 from wintrain.data.dataset import Encoded, Encoder, FeatureBatch
-from wintrain.data.load import load_encoder_and_vectors, read_corpus, to_model_tags, training_scheme
+from wintrain.data.load import load_encoder_and_vectors, read_training_corpus, to_model_tags, training_scheme
 from wintrain.data.vocab import TagSet, Vocab
 from wintrain.nn.build import build_model
 from wintrain.nn.ensemble import Model
@@ -123,8 +123,8 @@ def check_config_gradients(
                           rng.integers(0, len(encoder.tagset), batch_size).astype(np.int32), starts)
         rows = np.arange(batch_size)
     else:
-        corpus = read_corpus(config.data.train, config.data)
-        scheme = training_scheme(config.data, corpus)
+        corpus = read_training_corpus(config.data.train, config)
+        scheme = training_scheme(config, corpus)
         train = to_model_tags(corpus, scheme)
         encoder, vectors = load_encoder_and_vectors(config, train, scheme)
         encoded = encoder.encode(train)

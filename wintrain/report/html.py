@@ -24,9 +24,8 @@ from typing import Any
 import numpy as np
 
 from wintrain import __version__
-from wintrain.data.tags import tag_order
+from wintrain.data.tags import TagScheme, tag_order
 from wintrain.evaluation.confusion import confusion_matrix
-from wintrain.evaluation.evaluate import scoring_scheme
 from wintrain.evaluation.metrics import evaluate_tags
 from wintrain.report.charts import Series, colour, line_chart
 from wintrain.report.errors import CHUNK_KINDS, FLAT_KINDS, KINDS, SentenceErrors, Span, TagError, count_errors
@@ -396,7 +395,7 @@ def _evaluation_section(report: RunReport, index: int, several: bool, max_senten
     predictions = report.predictions
     if metrics is None and predictions is not None:
         metrics = evaluate_tags(predictions.gold, predictions.predicted,
-                                scheme=scoring_scheme(predictions.scheme))
+                                scheme=TagScheme(predictions.scheme, predictions.scheme).scoring)
         source = "best.npz on dev, scored for this report"
     if metrics is not None:
         parts.append(f'<p class="note">From {escape(source)}.</p>')

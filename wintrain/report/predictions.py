@@ -9,15 +9,14 @@ wired to a direct API without touching the rest of the report.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from wintrain.config import load_config
-from wintrain.data.tags import infer_scheme, is_chunk_tagset
+from wintrain.data.reader import split_at
 from wintrain.errors import WintrainError
-from wintrain.evaluation.evaluate import evaluate_checkpoint
+from wintrain.evaluation.evaluate import tag_corpus
 from wintrain.runfolder import BEST, CONFIG_FILE
 
 
@@ -59,13 +58,15 @@ def dev_predictions(run_dir: Path) -> DevPredictions:
         raise WintrainError(f"{run_dir}: the run has no dev data (data.dev is not set)")
     if not (run_dir / BEST).is_file():
         raise WintrainError(f"{run_dir}: no {BEST} (the run has not finished an epoch with dev data)")
-    with tempfile.TemporaryDirectory(prefix="wintrain-report-") as folder:
-        output = Path(folder) / "dev.predicted.txt"
-        evaluate_checkpoint(run_dir / BEST, config.data.dev, output=output)
-        tokens, gold, predicted = read_predictions(output)
-    tags = {tag for sentence in gold + predicted for tag in sentence}
-    scheme = config.data.scheme if config.data.scheme in ("iob1", "iob2", "iobes") else infer_scheme(sorted(tags))
-    return DevPredictions(tokens, gold, predicted, scheme if is_chunk_tagset(tags) else "flat", str(config.data.dev))
+    if config.task != "tag":
+        raise WintrainError(
+            f"{run_dir}: a tokenizer run has no tag errors to list; score it with "
+            f"wintrain eval {run_dir / BEST} --data GOLD.conllu")
+    tagged = tag_corpus(run_dir / BEST, config.data.dev)
+    corpus = tagged.corpus
+    predicted = split_at(tagged.predicted, corpus.sentence_starts)
+    return DevPredictions(corpus.sentences(), corpus.tag_sentences(), predicted, tagged.scheme.data,
+                          str(config.data.dev))
 
 
 def read_predictions(path: Path) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:

@@ -36,7 +36,6 @@ Thresholds (chosen so that the shipped configs trigger none):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,9 +128,8 @@ class Diagnostics:
         for param, rows, before, grad_norm in snapshot:
             after = param.value[rows] if rows is not None else param.value
             weight = float(np.linalg.norm(before))
-            change = float(np.linalg.norm(after - before))
-            ratio = change / weight if weight > 0 else (0.0 if change == 0 else math.inf)
-            probes.setdefault(f"{param.name}/ratio", []).append(ratio)
+            if weight > 0:  # a parameter that starts at zero (the transitions) has no ratio on its first step
+                probes.setdefault(f"{param.name}/ratio", []).append(float(np.linalg.norm(after - before)) / weight)
             probes.setdefault(f"{param.name}/grad", []).append(grad_norm)
 
     def layers(self) -> dict[str, Any]:

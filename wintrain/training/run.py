@@ -60,6 +60,7 @@ class Run:
             self.folder.path / name, p.config, p.encoder, p.scheme, p.model,
             optimizer_arrays=p.optimizer.state_arrays() if resumable else None,
             trainer_arrays=state.to_arrays() if resumable else None,
+            lexicon=p.lexicon,
         )
 
     def save_last(self) -> None:

@@ -27,6 +27,7 @@ from wintrain.data.dataset import Encoded, Encoder
 from wintrain.data.load import load_corpora, load_encoder_and_vectors, to_model_tags, training_scheme
 from wintrain.data.reader import Corpus
 from wintrain.data.tags import TagScheme
+from wintrain.data.ud import MultiwordLexicon, read_ud_file
 from wintrain.errors import TrainingDiverged
 from wintrain.evaluation.decode import resolve_decode
 from wintrain.evaluation.evaluate import evaluate_encoded
@@ -57,6 +58,7 @@ class Prepared:
     shuffle_rng: np.random.Generator
     model_rng: np.random.Generator  # initialisation, then dropout masks and word dropout
     load_seconds: float
+    lexicon: MultiwordLexicon | None = None  # task: tokenize — multiword tokens → words, learned from train
 
     @property
     def steps_per_epoch(self) -> int:
@@ -73,7 +75,7 @@ def prepare(config: Config, saved: Checkpoint | None = None) -> Prepared:
     init_seed, shuffle_seed = np.random.SeedSequence(config.seed).spawn(2)
     model_rng, shuffle_rng = np.random.default_rng(init_seed), np.random.default_rng(shuffle_seed)
     corpora = load_corpora(config)
-    scheme = saved.scheme if saved else training_scheme(config.data, corpora["train"])
+    scheme = saved.scheme if saved else training_scheme(config, corpora["train"])
     learned = {split: to_model_tags(corpus, scheme) for split, corpus in corpora.items()}  # IOBES if asked
     if saved is None:
         encoder, vectors = load_encoder_and_vectors(config, learned["train"], scheme)
@@ -84,8 +86,11 @@ def prepare(config: Config, saved: Checkpoint | None = None) -> Prepared:
     decode = resolve_decode(config.evaluation.decode, model.sentence_level, scheme.chunks)
     optimizer = build_optimizer(config, model)
     schedule = build_schedule(config, steps_per_epoch=math.ceil(len(datasets["train"]) / config.train.batch_size))
+    lexicon = None
+    if config.task == "tokenize":
+        lexicon = saved.lexicon if saved and saved.lexicon else MultiwordLexicon.learn(read_ud_file(config.data.train))
     return Prepared(config, encoder, scheme, decode, corpora, datasets, model, None if saved else coverage, optimizer,
-                    schedule, shuffle_rng, model_rng, time.perf_counter() - started)
+                    schedule, shuffle_rng, model_rng, time.perf_counter() - started, lexicon)
 
 
 def check_choices(config: Config) -> None:

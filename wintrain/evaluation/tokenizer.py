@@ -1,0 +1,102 @@
+"""Raw text → sentences → tokens → syntactic words, with a tokenizer trained from CoNLL-U (``task: tokenize``).
+
+::
+
+    from wintrain import Tokenizer
+    tokenizer = Tokenizer.load("runs/tok/best.npz")
+    tokenizer.tokenize("Il va au marché du coin.")
+    # [[Piece("Il", 0, 2, ("Il",)), Piece("va", 3, 5, ("va",)), Piece("au", 6, 8, ("à", "le")), …]]
+
+Each character of a text is classified from the characters around it (the window classifier of the
+taggers; :mod:`wintrain.data.segmentation`), the labels are read as tokens and sentences
+(:func:`wintrain.data.ud.segment_arrays`), and a multiword token is expanded into its syntactic words by
+the lexicon learned from the training data (:class:`wintrain.data.ud.MultiwordLexicon`: the words seen for
+that surface form, in its case; an unseen form by a suffix rule learned from train, or kept whole).  A
+token the model left whole is expanded too when training saw its form mostly as a multiword token
+(at least 4 times in 5: :meth:`~wintrain.data.ud.MultiwordLexicon.usually_multiword`).  A
+text in a script the tokenizer never saw is still tokenized: its characters share the unknown row, and
+their Unicode category (the ``category`` feature) still tells letters from punctuation and spaces.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from wintrain.checkpoint import Checkpoint, load_checkpoint
+from wintrain.data.segmentation import character_forms, label_table
+from wintrain.data.ud import MultiwordLexicon, segment_arrays
+from wintrain.errors import WintrainError
+from wintrain.evaluation.evaluate import model_scores
+from wintrain.nn.ensemble import Model
+
+
+class Piece(NamedTuple):
+    """One surface token of a text: ``text[start:end]`` and its syntactic words (one, the token itself,
+    unless it is a multiword token)."""
+
+    text: str
+    start: int
+    end: int
+    words: tuple[str, ...]
+
+    @property
+    def multiword(self) -> bool:
+        return len(self.words) > 1
+
+
+class Tokenizer:
+    """A tokenizer checkpoint ready to split raw text (see the module docstring).  Loaded once, called many
+    times (from several threads too: the model's passes run one at a time)."""
+
+    def __init__(self, checkpoint: Checkpoint, kernels: str = "fast") -> None:
+        if checkpoint.config.task != "tokenize":
+            raise WintrainError(
+                f"{checkpoint.path}: a tagger (task: {checkpoint.config.task}), not a tokenizer; give a checkpoint "
+                "trained with task: tokenize (e.g. configs/ud_en_ewt_tokenizer.yaml)"
+            )
+        self.checkpoint = checkpoint
+        self.kernels = kernels
+        self.model: Model = checkpoint.build(kernels)
+        self.labels = label_table(checkpoint.encoder.tagset.tags)  # tag id → Label value
+        self.lexicon = checkpoint.lexicon or MultiwordLexicon({}, {})
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: str | Path, kernels: str = "fast") -> Tokenizer:
+        """Load a checkpoint written by training with ``task: tokenize``."""
+        return cls(load_checkpoint(path), kernels)
+
+    def label_texts(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """The :class:`~wintrain.data.ud.Label` of every character of each text, all texts in one pass."""
+        encoder = self.checkpoint.encoder
+        encoded = encoder.encode_sentences([character_forms(text) for text in texts])
+        if len(encoded) == 0:
+            return [np.zeros(0, np.uint8) for _ in texts]
+        with self._lock:
+            scores = model_scores(self.model, encoded.features, self.checkpoint.config.train.eval_batch_size,
+                                  self.kernels)
+        labels = self.labels[scores.argmax(axis=1)]
+        return np.split(labels, encoded.sentence_starts[1:-1])
+
+    def tokenize_texts(self, texts: Iterable[str]) -> list[list[list[Piece]]]:
+        """Each text's sentences of :class:`Piece` tokens (offsets into that text)."""
+        texts = list(texts)
+        results = []
+        expand, usually_multiword = self.lexicon.expand, self.lexicon.usually_multiword
+        for text, labels in zip(texts, self.label_texts(texts)):
+            starts, ends, multiword, sentence_starts = segment_arrays(text, labels)
+            forms = [text[start:end] for start, end in zip(starts.tolist(), ends.tolist())]
+            pieces = [Piece(form, start, end, tuple(expand(form)) if joined or usually_multiword(form) else (form,))
+                      for form, start, end, joined in zip(forms, starts.tolist(), ends.tolist(), multiword.tolist())]
+            bounds = sentence_starts.tolist()
+            results.append([pieces[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
+        return results
+
+    def tokenize(self, text: str) -> list[list[Piece]]:
+        """One text's sentences of tokens."""
+        return self.tokenize_texts([text])[0]
