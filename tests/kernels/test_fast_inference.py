@@ -28,10 +28,24 @@ def test_fast_scores_are_bit_identical_to_the_models_own_forward(activation, hid
     assert n > 2 * inference_module.GATHER_ROWS  # batches that span several gathers
     for batch_size in (1, 7, 300, n + 5):  # the same batches: a 1-row batch is a matrix-vector product
         expected = predict_scores(model, encoded.features, batch_size)
-        scores = gathered_scores(model, encoded.features, batch_size)
+        scores = gathered_scores(model, encoded.features, batch_size, fold_max_rows=0)
         assert scores.dtype == np.float32 and scores.shape == (n, 5)
         np.testing.assert_array_equal(scores, expected)
         assert np.isfinite(expected).all() and len(np.unique(expected.argmax(axis=1))) > 1  # real, varied scores
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_folded_scores_over_several_blocks_and_both_ways_of_numbering_symbols(monkeypatch, dense):
+    encoder, model = tagging_model("relu", [16, 8], chars=False)
+    encoded = encoder.encode_sentences(random_sentences(np.random.default_rng(5), 60))
+    monkeypatch.setattr(inference_module, "FOLD_ROWS", 100)  # several blocks, the last one short
+    if not dense:
+        monkeypatch.setattr(inference_module, "FOLD_DENSE_SPACE", 0)  # np.unique numbers the symbols
+    assert len(encoded) % 100 and len(encoded) > 300
+    first = inference_module.foldable(model, 1024)
+    assert first is not None
+    folded = inference_module.folded_scores(model, encoded.features, first)
+    np.testing.assert_allclose(folded, predict_scores(model, encoded.features), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("rows", [1, 2, 127, 128, 129, 130, 256, 257, 1000, 8193])

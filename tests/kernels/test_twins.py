@@ -218,10 +218,19 @@ def check_inference(fast: Any, textbook: Any, rng: np.random.Generator, tmp: Pat
         encoded = encoder.encode_sentences(random_sentences(rng, 120))
         for batch_size in (1, 7, 300, len(encoded) + 5):  # a 1-row batch is a matrix-vector product
             expected = textbook(network, encoded.features, batch_size)
-            np.testing.assert_array_equal(fast(network, encoded.features, batch_size), expected)
+            # gathered windows: the same bits (fold_max_rows=0 never folds)
+            np.testing.assert_array_equal(fast(network, encoded.features, batch_size, fold_max_rows=0), expected)
         assert len(np.unique(expected.argmax(axis=1))) > 1  # real, varied scores
+        # small tables (an alphabet) fold the first hidden layer into per-symbol rows: the same to rounding
+        assert (wintrain.kernels.inference.foldable(network, 1024) is None) == chars
+        folded = fast(network, encoded.features, 7)
+        close(folded, expected, np.float32, "folded scores")
+        margin = np.sort(expected, axis=1)[:, -1] - np.sort(expected, axis=1)[:, -2]
+        assert (folded.argmax(axis=1) == expected.argmax(axis=1))[margin > 1e-4].all()
         empty = encoder.encode_sentences([[], []])
         assert fast(network, empty.features, 8).shape == textbook(network, empty.features, 8).shape == (0, 5)
+    _, linear = tagging_model("relu", [], False)  # no hidden layer: nothing to fold
+    assert wintrain.kernels.inference.foldable(linear, 1024) is None
 
 
 @case(decode_corpus)

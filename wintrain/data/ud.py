@@ -559,6 +559,8 @@ class MultiwordLexicon:
         self.entries = entries
         self.rules = rules
         self._rules_longest_first = sorted(rules.values(), key=lambda rule: (-len(rule.tail), rule.tail))
+        self._usual = frozenset(form for form, entry in entries.items()
+                                if entry.count >= self.USUALLY * (entry.count + entry.single))
 
     @classmethod
     def learn(cls, sentences: Iterable[UDSentence], min_rule_surfaces: int = 2) -> MultiwordLexicon:
@@ -604,8 +606,7 @@ class MultiwordLexicon:
         multiword token: a window of characters often misses a contraction written without its apostrophe,
         which the lexicon knows by heart, while a form that is often one word is left to the model, which sees
         its context."""
-        entry = self.entries.get(surface.lower())
-        return entry is not None and entry.count >= self.USUALLY * (entry.count + entry.single)
+        return surface.lower() in self._usual
 
     def expand(self, surface: str) -> list[str]:
         """The syntactic words of the multiword token ``surface``, in the surface's case."""

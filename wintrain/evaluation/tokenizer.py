@@ -21,6 +21,7 @@ their Unicode category (the ``category`` feature) still tells letters from punct
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -29,7 +30,7 @@ import numpy as np
 
 from wintrain.checkpoint import Checkpoint, load_checkpoint
 from wintrain.data.segmentation import character_forms, label_table
-from wintrain.data.ud import MultiwordLexicon, segment_arrays
+from wintrain.data.ud import Label, MultiwordLexicon, segment_arrays
 from wintrain.errors import WintrainError
 from wintrain.evaluation.evaluate import model_scores
 from wintrain.nn.ensemble import Model
@@ -84,17 +85,32 @@ class Tokenizer:
         return np.split(labels, encoded.sentence_starts[1:-1])
 
     def tokenize_texts(self, texts: Iterable[str]) -> list[list[list[Piece]]]:
-        """Each text's sentences of :class:`Piece` tokens (offsets into that text)."""
+        """Each text's sentences of :class:`Piece` tokens (offsets into that text).  The texts are labelled in
+        one pass and read as tokens in one pass too: joined by a separator labelled as a sentence end, so
+        that no token or sentence crosses from one text into the next."""
         texts = list(texts)
-        results = []
+        if not texts:
+            return []
+        joined = "\n".join(texts)
+        separator = np.array([Label.SENTENCE_END], dtype=np.uint8)
+        labels = np.concatenate([part for labels in self.label_texts(texts) for part in (labels, separator)])
+        starts, ends, multiword, sentence_starts = segment_arrays(joined, labels[:len(joined)])
+        text_starts = np.cumsum([0] + [len(text) + 1 for text in texts[:-1]])
+        first_tokens = np.searchsorted(starts, text_starts).tolist() + [len(starts)]
+        shift = text_starts[np.searchsorted(text_starts, starts, side="right") - 1]
+        local_starts, local_ends = (starts - shift).tolist(), (ends - shift).tolist()
         expand, usually_multiword = self.lexicon.expand, self.lexicon.usually_multiword
-        for text, labels in zip(texts, self.label_texts(texts)):
-            starts, ends, multiword, sentence_starts = segment_arrays(text, labels)
-            forms = [text[start:end] for start, end in zip(starts.tolist(), ends.tolist())]
-            pieces = [Piece(form, start, end, tuple(expand(form)) if joined or usually_multiword(form) else (form,))
-                      for form, start, end, joined in zip(forms, starts.tolist(), ends.tolist(), multiword.tolist())]
-            bounds = sentence_starts.tolist()
-            results.append([pieces[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
+        pieces = []
+        for start, end, form, joined_words in zip(local_starts, local_ends,
+                                                  map(joined.__getitem__, map(slice, starts.tolist(), ends.tolist())),
+                                                  multiword.tolist()):
+            words = tuple(expand(form)) if joined_words or usually_multiword(form) else (form,)
+            pieces.append(Piece(form, start, end, words))
+        bounds = sentence_starts.tolist()
+        results = []
+        for first, stop in zip(first_tokens[:-1], first_tokens[1:]):
+            inside = bounds[bisect_left(bounds, first):bisect_left(bounds, stop)] + [stop]
+            results.append([pieces[a:b] for a, b in zip(inside[:-1], inside[1:]) if b > a])
         return results
 
     def tokenize(self, text: str) -> list[list[Piece]]:

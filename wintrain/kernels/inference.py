@@ -10,6 +10,14 @@ computed with less work.
   the network's own layers after the window run on it in inference mode, the thin output product in
   pieces of a few hundred rows (:func:`output_chunks`: a product that thin gains nothing from a second
   BLAS thread and loses a lot when the other core is busy).
+* A network over an *alphabet* -- every window feature a lookup of at most :data:`FOLD_MAX_ROWS` rows, as
+  in a tokenizer over characters -- skips the window and the first hidden layer's product: that layer's
+  pre-activation is ``z = b + W x = b + Σ_i W_i x_i``, where ``x_i`` is the input vector at window position
+  ``i`` and ``W_i`` its block of W.  ``x_i`` depends only on the *symbol* there (the tuple of a character's
+  feature ids), and a text holds few distinct symbols, so ``W_i x`` is computed once per symbol and
+  position and each window adds up ``w`` rows (:func:`folded_preactivations`; Collobert et al. 2011 do the
+  same for words).  The sum is reordered, so these scores equal the textbook ones to float rounding
+  (1e-5), not bit for bit; every other network's scores are the same bits.
 """
 
 from __future__ import annotations
@@ -20,19 +28,27 @@ from wintrain.data.chars import CharWindows, take_words
 from wintrain.data.dataset import Feature
 from wintrain.kernels import twin_of
 from wintrain.nn.chars import CharFeature
-from wintrain.nn.layers import Embedding
+from wintrain.nn.layers import Affine, Dropout, Embedding
 from wintrain.nn.model import WindowClassifier, predict_scores
 
 GATHER_ROWS = 256  # windows gathered at a time into the input buffer
 OUTPUT_ROWS = 256  # rows of the output layer's product at a time
+FOLD_MAX_ROWS = 1024  # a network whose lookup tables are all this small reads an alphabet: folded
+FOLD_ROWS = 2048  # windows whose folded pre-activations are summed at a time
+FOLD_DENSE_SPACE = 1 << 24  # symbols numbered through a dense table up to this many possible ones
 
 
 @twin_of(predict_scores)
-def gathered_scores(network: WindowClassifier, features: list[Feature], batch_size: int = 8192) -> np.ndarray:
-    """Logits (N, C) of the N windows of ``features`` (see the module docstring).  A network whose window
-    holds other feature nodes than lookups and characters goes through the textbook pass."""
+def gathered_scores(network: WindowClassifier, features: list[Feature], batch_size: int = 8192,
+                    fold_max_rows: int = FOLD_MAX_ROWS) -> np.ndarray:
+    """Logits (N, C) of the N windows of ``features`` (see the module docstring); folded when every lookup
+    table has at most ``fold_max_rows`` rows.  A network whose window holds other feature nodes than
+    lookups and characters goes through the textbook pass."""
     concat = network.concat
     n = len(features[0]) if features else 0
+    first = foldable(network, fold_max_rows)
+    if first is not None and n > 0:
+        return folded_scores(network, features, first)
     lookups: list[tuple[np.ndarray, np.ndarray]] = []  # per feature: table (V, d) and window ids (N, w)
     for feature_node, feature in zip(concat.features, features):
         if isinstance(feature_node, CharFeature) and isinstance(feature, CharWindows):
@@ -62,6 +78,91 @@ def gathered_scores(network: WindowClassifier, features: list[Feature], batch_si
         for first, last in output_chunks(stop - start):
             scores[start + first:start + last] = output.forward(h[first:last], False)
     return scores
+
+
+def foldable(network: WindowClassifier, max_rows: int) -> int | None:
+    """The index in ``network.layers`` of the first hidden layer's :class:`Affine` when the network reads an
+    alphabet (every window feature a lookup of at most ``max_rows`` rows, only dropout between the window
+    and that layer); None otherwise."""
+    features = network.concat.features
+    if not features or not all(isinstance(node, Embedding) and len(node.table.value) <= max_rows
+                               for node in features):
+        return None
+    if np.prod(np.array([len(node.table.value) for node in features], dtype=object)) >= 1 << 62:
+        return None  # too many features for a symbol to be one number
+    for index, layer in enumerate(network.layers[1:], start=1):
+        if isinstance(layer, Affine):
+            return index if index < len(network.layers) - 1 else None  # the output layer is no hidden layer
+        if not isinstance(layer, Dropout):
+            return None
+    return None
+
+
+def folded_scores(network: WindowClassifier, features: list[Feature], first: int) -> np.ndarray:
+    """Logits (N, C): the first hidden layer's pre-activations folded (:func:`folded_preactivations`), then
+    the network's layers after it in inference mode, the output product in pieces (:func:`output_chunks`)."""
+    affine = network.layers[first]
+    assert isinstance(affine, Affine)
+    *middle, output = network.layers[first + 1:]
+    ids = [feature for feature in features if isinstance(feature, np.ndarray)]
+    hidden = folded_preactivations(network, ids, affine)
+    scores = np.empty((len(hidden), network.spec.n_classes), dtype=network.dtype)
+    for start in range(0, len(hidden), FOLD_ROWS):
+        h = hidden[start:start + FOLD_ROWS]
+        for layer in middle:
+            h = layer.forward(h, False)
+        for first_row, last_row in output_chunks(len(h)):
+            scores[start + first_row:start + last_row] = output.forward(h[first_row:last_row], False)
+    return scores
+
+
+def folded_preactivations(network: WindowClassifier, ids: list[np.ndarray], affine: Affine) -> np.ndarray:
+    """(N, H) ``z = b + Σ_i W_i x_i`` of the N windows whose feature ids are ``ids`` (one (N, w) array per
+    feature; see the module docstring).  Each window position holds a *symbol*, the tuple of its feature
+    ids; the S distinct symbols of the windows are numbered, their input vectors ``X`` (S, D) looked up
+    once, and ``P_i = X W_i`` (S, H) computed for each position i; then each window adds up its w rows."""
+    concat = network.concat
+    tables = [node.table.value for node in concat.features if isinstance(node, Embedding)]
+    sizes = [len(table) for table in tables]
+    space = int(np.prod(np.array(sizes, dtype=object)))
+    code = np.zeros(ids[0].shape, np.int32 if space < 1 << 31 else np.int64)  # a symbol as one number
+    for feature_ids, size in zip(ids, sizes):
+        code *= size
+        code += feature_ids
+    if space <= FOLD_DENSE_SPACE:
+        present = np.zeros(space, bool)
+        present[code.ravel()] = True
+        symbols = np.flatnonzero(present)
+        numbering = np.zeros(space, np.int32)
+        numbering[symbols] = np.arange(len(symbols), dtype=np.int32)
+        symbol_of = numbering[code]  # (N, w)
+    else:
+        symbols, inverse = np.unique(code, return_inverse=True)
+        symbol_of = inverse.reshape(code.shape).astype(np.int32)
+    digits = []  # each symbol's feature ids, back from its number
+    rest = symbols.astype(np.int64)
+    for size in reversed(sizes):
+        digits.append(rest % size)
+        rest //= size
+    x = np.concatenate([table[part] for table, part in zip(tables, reversed(digits))], axis=1)  # (S, D)
+    n, width = symbol_of.shape
+    count = len(symbols)
+    weight = affine.weight.value.reshape(width, concat.width, -1)  # W_i: (D, H) for each position i
+    projected = np.empty((width * count, weight.shape[2]), network.dtype)  # row i·S + s: (X W_i)[s]
+    for position in range(width):
+        np.matmul(x, weight[position], out=projected[position * count:(position + 1) * count])
+    symbol_of += (np.arange(width, dtype=np.int32) * count)[None, :]
+    hidden = np.empty((n, weight.shape[2]), network.dtype)
+    row = np.empty((FOLD_ROWS, weight.shape[2]), network.dtype)
+    for start in range(0, n, FOLD_ROWS):
+        stop = min(start + FOLD_ROWS, n)
+        total, part = hidden[start:stop], row[:stop - start]
+        np.take(projected, symbol_of[start:stop, 0], axis=0, out=total, mode="clip")
+        for position in range(1, width):
+            np.take(projected, symbol_of[start:stop, position], axis=0, out=part, mode="clip")
+            total += part
+        total += affine.bias.value
+    return hidden
 
 
 def output_chunks(rows: int) -> list[tuple[int, int]]:
