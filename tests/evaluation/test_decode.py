@@ -9,7 +9,7 @@ import pytest
 
 from wintrain.data.tags import allowed_ends, allowed_transitions, infer_scheme
 from wintrain.errors import WintrainError
-from wintrain.evaluation.decode import constrained_decode, constraint_scores, decode_corpus, viterbi
+from wintrain.evaluation.decode import best_allowed_path, constrained_decode, constraint_scores, decode_corpus
 
 
 def count_invalid(tag_ids: np.ndarray, starts: np.ndarray, allowed: np.ndarray, allowed_end: np.ndarray) -> int:
@@ -109,7 +109,7 @@ def test_hand_built_greedy_o_then_i_per_becomes_b_per_i_per():
     log_probs = np.log(probs)
     assert [tags[i] for i in log_probs.argmax(axis=1)] == ["O", "I-PER"]  # invalid under IOB2
     # Valid paths: O O .10, O B .05, B O .08, B B .04, B I .28 (I first is forbidden).
-    path = viterbi(log_probs, allowed_transitions(tags, "iob2"), allowed_ends(tags, "iob2"))
+    path = best_allowed_path(log_probs, allowed_transitions(tags, "iob2"), allowed_ends(tags, "iob2"))
     assert [tags[i] for i in path] == ["B-PER", "I-PER"]
     assert np.exp(path_score(log_probs, path)) == pytest.approx(0.28)
 
@@ -119,7 +119,7 @@ def test_hand_built_iobes_must_close_the_entity():
     # Greedy: B-X O (unclosed).  Valid: S-X O = .35*.6 = .21 beats B-X E-X = .55*.3 = .165,
     # O O = .1*.6 = .06 and the paths through the zero probabilities.
     probs = np.array([[0.1, 0.55, 0.0, 0.35], [0.6, 0.1, 0.3, 0.0]]) + 1e-12
-    path = viterbi(np.log(probs), allowed_transitions(tags, "iobes"), allowed_ends(tags, "iobes"))
+    path = best_allowed_path(np.log(probs), allowed_transitions(tags, "iobes"), allowed_ends(tags, "iobes"))
     assert [tags[i] for i in path] == ["S-X", "O"]
 
 
@@ -137,7 +137,7 @@ def test_viterbi_equals_exhaustive_search_on_random_small_cases(seed):
         tags = [str(t) for t in rng.choice(pools[scheme], size=n_tags, replace=False)]
         scores = rng.normal(size=(int(rng.integers(1, 5)), n_tags))
         allowed, allowed_end = allowed_transitions(tags, scheme), allowed_ends(tags, scheme)
-        path = viterbi(scores, allowed, allowed_end)
+        path = best_allowed_path(scores, allowed, allowed_end)
         best = brute_force_best(scores, allowed, allowed_end)
         if best is None:  # no valid path: greedy fallback
             np.testing.assert_array_equal(path, scores.argmax(axis=1))
@@ -151,11 +151,11 @@ def test_logits_and_log_probs_give_the_same_path():
     logits = rng.normal(size=(6, 5)) * 3
     log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
     allowed, ends = allowed_transitions(IOB, "iob2"), allowed_ends(IOB, "iob2")
-    np.testing.assert_array_equal(viterbi(logits, allowed, ends), viterbi(log_probs, allowed, ends))
+    np.testing.assert_array_equal(best_allowed_path(logits, allowed, ends), best_allowed_path(log_probs, allowed, ends))
 
 
 def test_empty_sentence():
-    assert viterbi(np.zeros((0, 5)), allowed_transitions(IOB, "iob2"), allowed_ends(IOB, "iob2")).shape == (0,)
+    assert best_allowed_path(np.zeros((0, 5)), allowed_transitions(IOB, "iob2"), allowed_ends(IOB, "iob2")).shape == (0,)
 
 
 # --------------------------------------------------------------------------- corpus
@@ -169,7 +169,7 @@ def test_decode_corpus_equals_viterbi_per_sentence_and_repairs_greedy():
     allowed, ends = allowed_transitions(IOBES, "iobes"), allowed_ends(IOBES, "iobes")
     decoded = decode_corpus(scores, starts, *constraint_scores(IOBES, "iobes"))
     for a, b in zip(starts[:-1], starts[1:]):
-        np.testing.assert_array_equal(decoded[a:b], viterbi(scores[a:b], allowed, ends))
+        np.testing.assert_array_equal(decoded[a:b], best_allowed_path(scores[a:b], allowed, ends))
     assert count_invalid(scores.argmax(axis=1), starts, allowed, ends) > 0
     assert count_invalid(decoded, starts, allowed, ends) == 0
     np.testing.assert_array_equal(constrained_decode(scores, starts, IOBES, "iobes"), decoded)

@@ -59,8 +59,8 @@ def use_blas_threads(default: int) -> None:
     """Fix NumPy's BLAS thread count before numpy is first imported (WINTRAIN_THREADS overrides).
 
     Training runs many small matrix products: one thread per process, because on a shared
-    2-core machine a second BLAS thread that spin-waits for a busy core made epochs 5-20x
-    slower in our measurements.  Tagging runs a few large ones: all cores.
+    machine a second BLAS thread spin-waits for a busy core (the README's "Threads" section has
+    the measurement).  Tagging runs a few large ones: all cores.
     """
     threads = os.environ.get("WINTRAIN_THREADS", str(default))
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):

@@ -29,7 +29,7 @@ from wintrain.errors import WintrainError
 from wintrain.nn.sll import pad_sentences, unpad
 from wintrain.nn.sll import viterbi as padded_viterbi
 
-__all__ = ["constraint_scores", "decode_corpus", "viterbi", "constrained_decode", "resolve_decode"]
+__all__ = ["best_allowed_path", "constraint_scores", "constrained_decode", "decode_corpus", "resolve_decode"]
 
 DECODERS = ("greedy", "viterbi", "constrained")
 _MAX_PADDED_CELLS = 1 << 24  # S·T·C scores padded at once
@@ -94,7 +94,7 @@ def decode_corpus(
     return path
 
 
-def viterbi(scores: np.ndarray, allowed: np.ndarray, allowed_end: np.ndarray) -> np.ndarray:
+def best_allowed_path(scores: np.ndarray, allowed: np.ndarray, allowed_end: np.ndarray) -> np.ndarray:
     """The best allowed tag path of ONE sentence: scores (N, C), allowed (C+1, C) (row C = the
     sentence start), allowed_end (C,) → (N,) int64."""
     move = np.where(allowed, 0.0, -np.inf)
