@@ -155,7 +155,8 @@ def test_logits_and_log_probs_give_the_same_path():
 
 
 def test_empty_sentence():
-    assert best_allowed_path(np.zeros((0, 5)), allowed_transitions(IOB, "iob2"), allowed_ends(IOB, "iob2")).shape == (0,)
+    path = best_allowed_path(np.zeros((0, 5)), allowed_transitions(IOB, "iob2"), allowed_ends(IOB, "iob2"))
+    assert path.shape == (0,)
 
 
 # --------------------------------------------------------------------------- corpus
