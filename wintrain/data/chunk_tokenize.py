@@ -52,10 +52,15 @@ SPACE, WORD, OTHER = 0, 1, 2
 _BMP = 0x10000  # code points above the Basic Multilingual Plane share the last table row
 _CONTEXT_CHARS = 2  # characters of the next piece a pattern can look at (``No. #1``)
 _END_OF_TEXT = "\n\x00 "  # after a text's last piece: a blank, then a character no pattern looks for
-_MARKS_AFTER_A_WORD = ",.;:?!"
 _SPLIT_WORD = re.compile("(?i:cannot|gonna|wanna|gotta)")  # the regex's can|not, gon|na, wan|na, got|ta
+_SPLIT_FIRST_CHARS = [ord(c) for c in "cCgGwW"]
+_WORD_PART = re.compile("[-\u2010\u2011'\u2019]")  # what joins the words of a core
 _WWW = re.compile("(?i:www)")  # "www." is a URL
+_OPENERS_ALONE = "([{\"\u201c"  # ( [ { " “
+_CLOSERS_ALONE = ",.;:?!)]}\"\u201d"  # , . ; : ? ! ) ] } " ”
+_JOINERS = "-\u2010\u2011'\u2019"  # the hyphens and apostrophes of the regex's word pattern
 _ALONE_BEFORE_A_PERIOD = frozenset(_ABBREVIATION_NAMES) | {"No", "no", "Nos", "nos"}
+_LONGEST_ALONE_BEFORE_A_PERIOD = max(3, *map(len, _ALONE_BEFORE_A_PERIOD))  # www is 3
 _AMBIGUOUS_QUOTES = np.array([ord('"'), ord("'")], dtype=np.int64)
 
 
@@ -108,6 +113,29 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     final[[ord(char) for char in _SENTENCE_FINAL_CHARS]] = True
     starts = np.array([_starts_sentence(char) for char in plane] + [False])
     return classes, final, starts
+
+
+@dataclass(frozen=True)
+class _FastTables:
+    word: np.ndarray
+    joiner: np.ndarray
+    apostrophe: np.ndarray
+    opener: np.ndarray
+    closer: np.ndarray
+
+
+@cache
+def _tables_fast() -> _FastTables:
+    """Per code point (BMP, one more row for any higher): a word character, a joiner of words (hyphen,
+    apostrophe), an apostrophe, an opener or closer that is always a token of its own."""
+    word = _tables()[0] == WORD
+
+    def of(chars: str) -> np.ndarray:
+        table = np.zeros(_BMP + 1, dtype=bool)
+        table[[ord(char) for char in chars]] = True
+        return table
+
+    return _FastTables(word, of(_JOINERS), of("'\u2019"), of(_OPENERS_ALONE), of(_CLOSERS_ALONE))
 
 
 def code_points(text: str) -> np.ndarray:
@@ -183,34 +211,23 @@ def tokenize_texts(texts: Sequence[str], max_tokens: int = 100) -> TokenizedText
 
 def _tokens(pieces: _Pieces) -> tuple[list[str], np.ndarray, np.ndarray]:
     """All tokens of the joined texts: strings, and start and end offsets into ``pieces.joined``."""
-    classes = _tables()[0][pieces.rows]
-    starts, ends = pieces.starts, pieces.ends
+    shape = _shape(pieces)
     strings = pieces.strings
-    other = np.concatenate(([0], np.cumsum(classes == OTHER)))
-    n_other = other[ends] - other[starts]
-    lengths = ends - starts
-    last = pieces.codes[ends - 1] if len(ends) else np.zeros(0, dtype=np.uint32)
-    marked = (n_other == 1) & np.isin(last, [ord(c) for c in _MARKS_AFTER_A_WORD]) & (lengths >= 2)
-    word = n_other == 0
-    # the words the regex does not take as they are
-    first = pieces.codes[starts] if len(starts) else np.zeros(0, dtype=np.uint32)
-    may_split = np.isin(first, [ord(c) for c in "cCgGwW"]) & ((lengths == 5) | (lengths == 6))
-    for index in np.flatnonzero(word & may_split).tolist():
-        if _SPLIT_WORD.fullmatch(strings[index]):
-            word[index] = False
-    period = ord(".")
-    for index in np.flatnonzero(marked).tolist():
-        piece = strings[index]
-        head = piece[:-1]
-        if (len(head) in (5, 6) and _SPLIT_WORD.fullmatch(head)) or (
-            last[index] == period and (len(head) == 1 or head in _ALONE_BEFORE_A_PERIOD or _WWW.fullmatch(head))
-        ):
-            marked[index] = False
-    regex = np.flatnonzero(~word & ~marked)
+    starts, ends = pieces.starts, pieces.ends
+    fast, opened, closed = shape.fast, shape.opened, shape.closed
+    regex = np.flatnonzero(~fast)
     found = _regex_tokens(pieces, regex)
+    clitic = np.flatnonzero(fast & shape.apostrophe)
+    core_starts, core_ends = starts + opened, ends - closed
+    split: list[list[Token]] = [
+        _split_clitics(strings[index][opened[index]:len(strings[index]) - closed[index]], begin)
+        for index, begin in zip(clitic.tolist(), core_starts[clitic].tolist())
+    ]
 
-    # tokens per piece: a word 1, a word and its mark 2, a regex piece what the regex found
-    counts = np.where(word, 1, 2)
+    # tokens per piece: an opener, the core's (one, or its clitics), a closer; or what the regex found
+    core_counts = np.ones(len(strings), dtype=np.int64)
+    core_counts[clitic] = [len(tokens) for tokens in split]
+    counts = opened + core_counts + closed
     counts[regex] = found.counts
     first = np.concatenate(([0], np.cumsum(counts)))
     n = int(first[-1])
@@ -220,21 +237,111 @@ def _tokens(pieces: _Pieces) -> tuple[list[str], np.ndarray, np.ndarray]:
     pieces_array = np.empty(len(strings), dtype=object)
     pieces_array[:] = strings
 
-    at = first[:-1][word]
-    token_starts[at], token_ends[at] = starts[word], ends[word]
-    texts[at] = pieces_array[word]
-
-    at = first[:-1][marked]
-    marked_strings = pieces_array[marked].tolist()
-    token_starts[at], token_ends[at] = starts[marked], ends[marked] - 1
-    token_starts[at + 1], token_ends[at + 1] = ends[marked] - 1, ends[marked]
-    texts[at] = [piece[:-1] for piece in marked_strings]
-    texts[at + 1] = [piece[-1] for piece in marked_strings]
+    plain = fast & ~shape.apostrophe
+    whole = plain & ~opened.astype(bool) & ~closed.astype(bool)  # the piece is its one token
+    at = first[:-1][whole]
+    token_starts[at], token_ends[at] = starts[whole], ends[whole]
+    texts[at] = pieces_array[whole]
+    framed = fast & (opened | closed).astype(bool)
+    framed_strings = pieces_array[framed].tolist()
+    framed_open, framed_close = opened[framed].tolist(), closed[framed].tolist()
+    at = first[:-1][framed]
+    has_open = opened[framed].astype(bool)
+    token_starts[at[has_open]] = starts[framed][has_open]
+    token_ends[at[has_open]] = starts[framed][has_open] + 1
+    texts[at[has_open]] = [piece[0] for piece, o in zip(framed_strings, framed_open) if o]
+    has_close = closed[framed].astype(bool)
+    last = first[1:][framed] - 1
+    token_starts[last[has_close]] = ends[framed][has_close] - 1
+    token_ends[last[has_close]] = ends[framed][has_close]
+    texts[last[has_close]] = [piece[-1] for piece, c in zip(framed_strings, framed_close) if c]
+    framed_plain = plain[framed]
+    at = first[:-1][framed][framed_plain] + has_open[framed_plain]
+    token_starts[at] = core_starts[framed][framed_plain]
+    token_ends[at] = core_ends[framed][framed_plain]
+    texts[at] = [piece[o:len(piece) - c] for piece, o, c, keep in
+                 zip(framed_strings, framed_open, framed_close, framed_plain.tolist()) if keep]
+    if split:
+        at = np.repeat(first[:-1][clitic] + opened[clitic], core_counts[clitic]) + _ranks(core_counts[clitic])
+        flat = [token for tokens in split for token in tokens]
+        token_starts[at] = [token.start for token in flat]
+        token_ends[at] = [token.end for token in flat]
+        texts[at] = [token.text for token in flat]
 
     at = np.repeat(first[:-1][regex], found.counts) + _ranks(found.counts)
     token_starts[at], token_ends[at] = found.starts, found.ends
     texts[at] = found.texts
     return texts.tolist(), token_starts, token_ends
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Which pieces are tokenized without the regex, and how (per piece, see :func:`_shape`)."""
+
+    fast: np.ndarray  # (P,) bool
+    opened: np.ndarray  # (P,) int64 1 when the first character is a token of its own
+    closed: np.ndarray  # (P,) int64 1 when the last character is
+    apostrophe: np.ndarray  # (P,) bool: the core holds an apostrophe (its clitics are split off)
+
+
+def _shape(pieces: _Pieces) -> _Shape:
+    """The pieces whose tokens follow from their shape, each rule what the regex of
+    :func:`~wintrain.data.tokenize.tokenize` does with it:
+
+    * a piece of one character is that token (tokens cover every non-blank character and hold no blank);
+    * otherwise ``[opener] core [closer]``: an opener ``( [ { " “`` and a closer ``, . ; : ? ! ) ] } " ”``
+      are tokens of their own (no pattern starts with them or takes them after a word, alone), and the
+      core -- words joined by hyphens or apostrophes, ``well-known``, ``don't`` -- is what the regex's
+      word pattern matches, with its clitics split off as :func:`~wintrain.data.tokenize._split_clitics`
+      does.  Not so: a core starting with ``cannot``/``gonna``/``wanna``/``gotta`` (split by their own
+      pattern), and a single word before a period that can keep it (an abbreviation such as ``Mr.``,
+      ``No.``, an initial, ``www.``); these go through the regex."""
+    tables = _tables_fast()
+    rows = pieces.rows
+    word, joiner = tables.word[rows], tables.joiner[rows]
+    starts, ends = pieces.starts, pieces.ends
+    lengths = ends - starts
+    n_chars = len(rows)
+    if len(starts) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return _Shape(empty.astype(bool), empty, empty, empty.astype(bool))
+    first_rows, last_rows = rows[starts], rows[ends - 1]
+    opened = (tables.opener[first_rows] & (lengths >= 2)).astype(np.int64)
+    closed = (tables.closer[last_rows] & (lengths >= 2)).astype(np.int64)
+    core_starts, core_ends = starts + opened, ends - closed
+    filled = core_ends > core_starts
+    safe_start, safe_end = np.minimum(core_starts, n_chars - 1), np.maximum(core_ends - 1, 0)
+    bad = np.concatenate(([0], np.cumsum(~(word | joiner))))
+    double = np.concatenate(([0], np.cumsum(joiner[:-1] & joiner[1:])))  # joiner pairs before each character
+    apostrophes = np.concatenate(([0], np.cumsum(tables.apostrophe[rows])))
+    joiners = np.concatenate(([0], np.cumsum(joiner)))
+    fast = (filled & (bad[core_ends] == bad[core_starts]) & word[safe_start] & word[safe_end]
+            & (double[np.maximum(core_ends - 1, core_starts)] == double[core_starts]))
+    single = lengths == 1
+    fast |= single
+    opened[single] = 0
+    closed[single] = 0
+    apostrophe = fast & (apostrophes[core_ends] > apostrophes[core_starts])
+
+    strings = pieces.strings
+    codes = pieces.codes
+    core_lengths = core_ends - core_starts
+    plain = joiners[core_ends] == joiners[core_starts]  # one word, no hyphen or apostrophe
+    candidates = (fast & ~single & np.isin(codes[np.minimum(core_starts, n_chars - 1)], _SPLIT_FIRST_CHARS)
+                  & (~plain | (core_lengths == 5) | (core_lengths == 6)))
+    for index in np.flatnonzero(candidates).tolist():
+        piece = strings[index]
+        core = piece[opened[index]:len(piece) - closed[index]]
+        if _SPLIT_WORD.fullmatch(_WORD_PART.split(core, 1)[0]):
+            fast[index] = False
+    period = fast & (closed == 1) & (codes[ends - 1] == ord(".")) & plain
+    fast[period & (core_lengths == 1)] = False
+    for index in np.flatnonzero(period & (core_lengths <= _LONGEST_ALONE_BEFORE_A_PERIOD)).tolist():
+        piece = strings[index]
+        core = piece[opened[index]:-1]
+        if core in _ALONE_BEFORE_A_PERIOD or _WWW.fullmatch(core):
+            fast[index] = False
+    return _Shape(fast, opened, closed, apostrophe & fast)
 
 
 def _ranks(counts: np.ndarray) -> np.ndarray:
