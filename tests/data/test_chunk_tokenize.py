@@ -31,6 +31,9 @@ AROUND_THE_FAST_PATHS = [
     "Great 👍🏽! 🇩🇪👨‍👩‍👧❤️ 𝔘nicode 𝟙 starts.", "Cafe\u0301. Zürich, Müller's café.", "東京は晴れ。次です。",
     "price: $5, 3.5%; 1,000; 10:30; -3", "Calif. Inc. Corp. Co. Ltd. vs. etc. Jan. Gov.", "a. b, c; d: e? f!",
     "x" * 3 + ". " + "Y" * 3 + ".", "1996. 1997, v1. V2!", "_ __ _. hello_world.", "AT&T's S&P. O'Neill.",
+    "(cannot-go) (Gonna's \"wanna\" “gotta” (Mr. \"A. B.\" (www. [No. 3] {e-mail.} (don't, it's.)",
+    "O'Neill's rock'n'roll y'all. shouldn't've! boys' '90s 'tis (x-ray) [well-known]: “Élysée”",
+    "well--known a-'b a'-b -a- 'a' ‐x‑y‐ e-mail. 1996-08-22, 2-1. (3) [4]. “5” ;) :) (: D: ):",
 ]
 
 
@@ -84,7 +87,8 @@ def test_the_character_table_is_the_regex_s_own():
 WORD_LIKE_PIECES = (
     "word Word WORD don n't 's ' ’ \" “ ” . .. ... … , ; : ! ? - -- — ( ) [ ] U.S. Mr. Mr J. J e.g. No. No no. Nos "
     "3 3.5 1,000 10:30 $ % € @ # #1 & / http:// https://x.org/ www. www .com a@b.co can not cannot gonna Gotta "
-    "'90s :) :-( <3 👍 🏽 🇩 é 東京 हि _ + \\ Inc. Calif. A. B. '' `` x. X, y; z: a? b! 𝔘 𝟙"
+    "'90s :) :-( <3 👍 🏽 🇩 é 東京 हि _ + \\ Inc. Calif. A. B. '' `` x. X, y; z: a? b! 𝔘 𝟙 ( [ { } ] ) “ ” "
+    "(word word) \"Word\" don't it's O'Neill well-known x‐y (cannot-go gonna's can't. won't, ’s"
 ).split()
 BLANKS = [" ", "  ", "\t", "\u00a0", "\u2028", "\u3000", "\r"]
 PIECE = st.sampled_from(WORD_LIKE_PIECES + BLANKS + ["\u200d", "\ufe0f", "\u0301"])

@@ -11,11 +11,11 @@ little Python work per token:
    piece can be tokenized on its own, given what its patterns can see around it: one blank before
    (a lookbehind sees whitespace or the start of the text alike) and, after it, the blank and at most
    two characters of the next piece (``J. K.``, ``No. #1``: only patterns ending in a period look that
-   far).  Two kinds of piece are decided without the regex: a piece of word characters alone is one
-   token (``Paris``), and a word followed by one of ``, . ; : ? !`` is that word and that mark
-   (``Paris.``) -- except the few words the regex treats otherwise (``cannot``, ``gonna``, ...,
-   abbreviations such as ``Mr.`` or ``No.``, an initial, ``www.``), which go with every other piece
-   through the regex.  In English text nine pieces in ten are of the first two kinds.
+   far).  Most pieces are decided by their shape alone (:func:`_shape`): one character is one token,
+   and ``[opener] words joined by hyphens or apostrophes [closer]`` (``Paris.``, ``(well-known``,
+   ``don't,``) is the opener, the words with their clitics split off, the closer -- except the few
+   words the regex treats otherwise (``cannot``, ``gonna``, ..., abbreviations such as ``Mr.`` or
+   ``No.``, an initial, ``www.``).  In English web text 97 pieces in 100 are decided so.
 3. The other pieces, each with its context, are joined by blanks into one string and tokenized by the
    same regex and clitic rule as :func:`~wintrain.data.tokenize.tokenize`; tokens found in a context
    are dropped.
