@@ -33,7 +33,8 @@ AROUND_THE_FAST_PATHS = [
     "x" * 3 + ". " + "Y" * 3 + ".", "1996. 1997, v1. V2!", "_ __ _. hello_world.", "AT&T's S&P. O'Neill.",
     "(cannot-go) (Gonna's \"wanna\" “gotta” (Mr. \"A. B.\" (www. [No. 3] {e-mail.} (don't, it's.)",
     "O'Neill's rock'n'roll y'all. shouldn't've! boys' '90s 'tis (x-ray) [well-known]: “Élysée”",
-    "well--known a-'b a'-b -a- 'a' ‐x‑y‐ e-mail. 1996-08-22, 2-1. (3) [4]. “5” ;) :) (: D: ):",
+    "WWW. Www. (wwW. CANNOT. GoNNa-x wanna's well--known a-'b a'-b -a- 'a' ‐x‑y‐ e-mail.",
+    "1996-08-22, 2-1. (3) [4]. “5” ;) :) (: D: ):",
 ]
 
 

@@ -34,7 +34,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from itertools import repeat
+from itertools import product, repeat
 
 import numpy as np
 
@@ -52,15 +52,10 @@ SPACE, WORD, OTHER = 0, 1, 2
 _BMP = 0x10000  # code points above the Basic Multilingual Plane share the last table row
 _CONTEXT_CHARS = 2  # characters of the next piece a pattern can look at (``No. #1``)
 _END_OF_TEXT = "\n\x00 "  # after a text's last piece: a blank, then a character no pattern looks for
-_SPLIT_WORD = re.compile("(?i:cannot|gonna|wanna|gotta)")  # the regex's can|not, gon|na, wan|na, got|ta
-_SPLIT_FIRST_CHARS = [ord(c) for c in "cCgGwW"]
-_WORD_PART = re.compile("[-\u2010\u2011'\u2019]")  # what joins the words of a core
-_WWW = re.compile("(?i:www)")  # "www." is a URL
 _OPENERS_ALONE = "([{\"\u201c"  # ( [ { " “
 _CLOSERS_ALONE = ",.;:?!)]}\"\u201d"  # , . ; : ? ! ) ] } " ”
 _JOINERS = "-\u2010\u2011'\u2019"  # the hyphens and apostrophes of the regex's word pattern
 _ALONE_BEFORE_A_PERIOD = frozenset(_ABBREVIATION_NAMES) | {"No", "no", "Nos", "nos"}
-_LONGEST_ALONE_BEFORE_A_PERIOD = max(3, *map(len, _ALONE_BEFORE_A_PERIOD))  # www is 3
 _AMBIGUOUS_QUOTES = np.array([ord('"'), ord("'")], dtype=np.int64)
 
 
@@ -138,6 +133,30 @@ def _tables_fast() -> _FastTables:
     return _FastTables(word, of(_JOINERS), of("'\u2019"), of(_OPENERS_ALONE), of(_CLOSERS_ALONE))
 
 
+_KEY_BITS = 10  # a word of up to 6 characters below U+0400 packed into one int64
+_KEY_CHARS = 6
+
+
+def _keys(codes: np.ndarray, starts: np.ndarray, lengths: np.ndarray, lower: bool = False) -> np.ndarray:
+    """One int64 per word ``codes[start:start + length]`` (lowercased ASCII letters when ``lower``), equal
+    for equal words; -1 for a word too long or with a character that no key in this module holds."""
+    offsets = np.arange(_KEY_CHARS)
+    inside = offsets < lengths[:, None]
+    chars = np.where(inside, codes[np.minimum(starts[:, None] + offsets, len(codes) - 1)], 0).astype(np.int64)
+    if lower:
+        chars += np.where((chars >= ord("A")) & (chars <= ord("Z")), 32, 0)
+    keys = (chars << (_KEY_BITS * offsets)).sum(axis=1)
+    keys[(lengths > _KEY_CHARS) | (chars >= 1 << _KEY_BITS).any(axis=1)] = -1
+    return keys
+
+
+def _word_keys(words: Sequence[str]) -> np.ndarray:
+    """:func:`_keys` of ``words`` (each at most 6 characters below U+0400)."""
+    codes = code_points("".join(words)).astype(np.int64)
+    lengths = np.array([len(word) for word in words], dtype=np.int64)
+    return _keys(codes, np.cumsum(lengths) - lengths, lengths)
+
+
 def code_points(text: str) -> np.ndarray:
     """(len(text),) the code points of ``text`` (a lone surrogate too)."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
@@ -146,6 +165,12 @@ def code_points(text: str) -> np.ndarray:
 def _table_rows(codes: np.ndarray) -> np.ndarray:
     """Row of each code point in the tables (code points above the BMP share the last row)."""
     return np.minimum(codes, _BMP)
+
+
+_SPLIT_WORD_KEYS = _word_keys(["cannot", "gonna", "wanna", "gotta"])
+_KEPT_BEFORE_A_PERIOD_KEYS = _word_keys(sorted(_ALONE_BEFORE_A_PERIOD) + [
+    "".join(case) for case in product("wW", repeat=3)])  # www in any case
+assert max(map(len, _ALONE_BEFORE_A_PERIOD)) <= _KEY_CHARS
 
 
 @dataclass(frozen=True)
@@ -323,24 +348,22 @@ def _shape(pieces: _Pieces) -> _Shape:
     closed[single] = 0
     apostrophe = fast & (apostrophes[core_ends] > apostrophes[core_starts])
 
-    strings = pieces.strings
     codes = pieces.codes
     core_lengths = core_ends - core_starts
     plain = joiners[core_ends] == joiners[core_starts]  # one word, no hyphen or apostrophe
-    candidates = (fast & ~single & np.isin(codes[np.minimum(core_starts, n_chars - 1)], _SPLIT_FIRST_CHARS)
-                  & (~plain | (core_lengths == 5) | (core_lengths == 6)))
-    for index in np.flatnonzero(candidates).tolist():
-        piece = strings[index]
-        core = piece[opened[index]:len(piece) - closed[index]]
-        if _SPLIT_WORD.fullmatch(_WORD_PART.split(core, 1)[0]):
-            fast[index] = False
+    # can|not, gon|na, wan|na, got|ta: the core's first word, in any case
+    joiner_at = np.flatnonzero(joiner)
+    following = np.searchsorted(joiner_at, core_starts)
+    first_word_ends = np.minimum(np.append(joiner_at, n_chars)[following], core_ends)
+    first_lengths = first_word_ends - core_starts
+    candidates = fast & ~single & ((first_lengths == 5) | (first_lengths == 6))
+    keys = _keys(codes, core_starts[candidates], first_lengths[candidates], lower=True)
+    fast[np.flatnonzero(candidates)[np.isin(keys, _SPLIT_WORD_KEYS)]] = False
+    # a single word before a period that may keep it: Mr. No. an initial, www.
     period = fast & (closed == 1) & (codes[ends - 1] == ord(".")) & plain
     fast[period & (core_lengths == 1)] = False
-    for index in np.flatnonzero(period & (core_lengths <= _LONGEST_ALONE_BEFORE_A_PERIOD)).tolist():
-        piece = strings[index]
-        core = piece[opened[index]:-1]
-        if core in _ALONE_BEFORE_A_PERIOD or _WWW.fullmatch(core):
-            fast[index] = False
+    keys = _keys(codes, core_starts[period], core_lengths[period])
+    fast[np.flatnonzero(period)[np.isin(keys, _KEPT_BEFORE_A_PERIOD_KEYS)]] = False
     return _Shape(fast, opened, closed, apostrophe & fast)
 
 
