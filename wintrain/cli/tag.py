@@ -96,8 +96,8 @@ def predict(
                                                                    "common folder.")] = None,
     force: Annotated[bool, typer.Option("--force", help="--out-dir: tag again inputs whose output exists.")]
     = False,
-    compress: Annotated[bool, typer.Option("--gzip", help="--out-dir: gzip the output of a .gz input "
-                                                          "(.gz in, .gz out).")] = False,
+    compress: Annotated[bool, typer.Option("--gzip", help="--out-dir: write every output gzip-compressed "
+                                                          "(NAME.conll.gz; inputs may be .gz or not).")] = False,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes, one BLAS thread each.")] = 1,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Tag on a Dask cluster: its scheduler "
                                                                       "address.")] = None,

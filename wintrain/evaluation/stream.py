@@ -524,16 +524,17 @@ def cannot_write(name: str, error: OSError, what: str = "") -> WintrainError:
 
 
 class StreamSink:
-    """A text or binary stream (standard output): every chunk written and flushed at once."""
+    """A text or binary stream (standard output by default): every chunk written and flushed at once.  A
+    text stream with a binary buffer underneath (standard output) gets UTF-8 bytes, whatever the locale."""
 
     def __init__(self, stream: IO[str] | IO[bytes] | None = None, name: str = "standard output") -> None:
         target: Any = stream if stream is not None else sys.stdout
-        self._binary: IO[bytes] | None = None
-        self._text: IO[str] | None = None
-        if isinstance(target, io.TextIOBase) and hasattr(target, "buffer") and target is sys.stdout:
+        self._binary: Any = None
+        self._text: Any = None
+        if isinstance(target, io.TextIOWrapper):
             target.flush()
             self._binary = target.buffer
-        elif isinstance(target, (io.RawIOBase, io.BufferedIOBase)) or "b" in getattr(target, "mode", ""):
+        elif isinstance(target, (io.RawIOBase, io.BufferedIOBase)):
             self._binary = target
         else:
             self._text = target

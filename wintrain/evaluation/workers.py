@@ -84,9 +84,13 @@ def work(spec: TaggerSpec, job: ChunkJob, output: OutputSpec, shipped: bytes | N
 
 
 def start_worker(threads: int) -> None:
-    """Initializer of a spawned worker process: ``threads`` BLAS threads, fixed before numpy loads."""
+    """Initializer of a spawned worker process: ``threads`` BLAS threads, fixed before numpy loads; Ctrl-C
+    is the parent's to handle (it stops the workers)."""
+    import signal
+
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def worker_threads() -> int:
