@@ -445,3 +445,34 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_outputs_inside_an_input_folder_are_not_inputs(tmp_path):
+    (tmp_path / "in.txt").write_text("a")
+    (tmp_path / "tagged").mkdir()
+    (tmp_path / "tagged" / "in.conll").write_text("a\tO\n\n")  # a run before wrote it
+    plan = plan_out_dir([str(tmp_path)], tmp_path / "tagged", "conll")
+    assert plan.tasks == [] and [task.source.path for task in plan.skipped] == [tmp_path / "in.txt"]
+
+
+def test_a_worker_that_dies_stops_the_run_with_one_line_and_exit_1(tagger, tmp_path):
+    from concurrent.futures.process import BrokenProcessPool
+
+    class Dying:
+        capacity = 2
+
+        def submit(self, job):
+            future = Future()
+            future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+            return future
+
+        def close(self):
+            pass
+
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(raw_texts(10)), encoding="utf-8")
+    pipeline = Pipeline(Dying(), OutputSpec("text"), keep_going=True)
+    with pytest.raises(WintrainError) as stopped:
+        pipeline.run([Task(Input(str(source), source), tmp_path / "out" / "in.txt")])
+    assert stopped.value.exit_code == 1 and "a worker process stopped" in str(stopped.value)
+    assert list((tmp_path / "out").iterdir()) == []

@@ -30,7 +30,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import BrokenExecutor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -359,7 +359,7 @@ class _Lines:
 
     def __init__(self, raw: RawInput) -> None:
         self.raw = raw
-        self.rest = b""
+        self.rest = bytearray()  # the start of a line not finished yet (grows without copying)
         self.next_line = 1  # number of the first line not yet returned
         self.started = False
         self.ended = False
@@ -372,15 +372,19 @@ class _Lines:
             if data is None:
                 return None
             at_end = not data
-            block = self.rest + data
             if not self.started:
-                if len(block) < len(UTF8_BOM) and not at_end:
-                    self.rest = block
+                if len(self.rest) + len(data) < len(UTF8_BOM) and not at_end:
+                    self.rest += data
                     continue
-                block = block.removeprefix(UTF8_BOM)
+                data = bytes(self.rest + data).removeprefix(UTF8_BOM)
+                self.rest = bytearray()
                 self.started = True
-            cut = len(block) if at_end else block.rfind(b"\n") + 1
-            complete, self.rest = block[:cut], block[cut:]
+            cut = len(data) if at_end else data.rfind(b"\n") + 1
+            if cut == 0 and not at_end:  # no line ends in this block yet
+                self.rest += data
+                continue
+            complete = bytes(self.rest) + data[:cut] if self.rest else data[:cut]
+            self.rest = bytearray(data[cut:])
             self.ended = at_end
             first = self.next_line
             text, error = decode_lines(complete, self.raw.name, first)
@@ -760,6 +764,10 @@ class Pipeline:
             return
         try:
             result: ChunkOutput = future.result()
+        except BrokenExecutor:
+            raise _WriteStopped(WorkerStopped(
+                "a worker process stopped (killed, or out of memory?); outputs not finished were removed; run "
+                "again, with fewer --jobs or a smaller --chunk if memory ran out")) from None
         except WintrainError as error:
             if not self.keep_going:
                 raise _WriteStopped(error) from None
@@ -807,6 +815,12 @@ class Pipeline:
         self.stats.seconds = time.perf_counter() - self._started
         if self.report is not None:
             self.report(self.stats)
+
+
+class WorkerStopped(WintrainError):
+    """A worker process died under the run (exit 1: the run stopped on its own)."""
+
+    exit_code = 1
 
 
 class _WriteStopped(Exception):
@@ -873,7 +887,8 @@ def plan_out_dir(patterns: Sequence[str], out_dir: Path, output_format: str, com
                  force: bool = False) -> Plan:
     """One task per input file; one whose output exists is skipped unless ``force`` (a ``.partial`` file a
     killed run left does not count: that input is tagged again)."""
-    files = expand_inputs(patterns)
+    inside = out_dir.resolve()
+    files = [path for path in expand_inputs(patterns) if inside not in path.resolve().parents]  # not its outputs
     if not files:
         raise WintrainError("no input files; give files, folders or patterns to tag")
     base = common_base(patterns, files)
