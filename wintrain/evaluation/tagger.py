@@ -27,7 +27,6 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
-from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -48,7 +47,6 @@ from wintrain.evaluation.evaluate import predict_ids
 from wintrain.nn.ensemble import Model
 
 _NON_SPACE = re.compile(r"\S+")
-_TEXT_OF = attrgetter("text")
 DEFAULT_CHUNK = 2000
 """Texts (or CoNLL-U sentences) tagged together by :meth:`Tagger.tag_stream` and ``wintrain predict``."""
 
@@ -258,24 +256,22 @@ def format_text(results: Sequence[TaggedText]) -> str:
         return _chunk_text(results)
     blocks = []
     for result in results:
-        lines: list[str] = []
-        for sentence, tags in zip(result.sentences, result.tags):
-            lines += map(" ".join, zip(map(_TEXT_OF, sentence), tags))
-        blocks.append("\n".join(lines) + "\n\n" if lines else "\n")
+        pairs = zip((t for s in result.sentences for t in s), (g for s in result.tags for g in s))
+        blocks.append("".join(f"{token.text} {tag}\n" for token, tag in pairs) + "\n")
     return "".join(blocks)
 
 
 def format_conll(results: Sequence[TaggedText]) -> str:
     """``token<TAB>TAG`` lines with a blank line after every sentence: the layout of training data."""
     if isinstance(results, TaggedChunk):
-        lines = results.lines("\t", results.tokenized.sentence_starts[1:])
-        return "\n".join(lines) + "\n" if lines else ""
-    lines = []
+        chunk_lines = results.lines("\t", results.tokenized.sentence_starts[1:])
+        return "\n".join(chunk_lines) + "\n" if chunk_lines else ""
+    lines: list[str] = []
     for result in results:
         for sentence, tags in zip(result.sentences, result.tags):
-            lines += map("\t".join, zip(map(_TEXT_OF, sentence), tags))
+            lines.extend(f"{token.text}\t{tag}" for token, tag in zip(sentence, tags))
             lines.append("")
-    return "\n".join(lines) + "\n" if lines else ""
+    return "".join(line + "\n" for line in lines)
 
 
 def _chunk_text(chunk: TaggedChunk) -> str:
