@@ -476,3 +476,12 @@ def test_a_worker_that_dies_stops_the_run_with_one_line_and_exit_1(tagger, tmp_p
         pipeline.run([Task(Input(str(source), source), tmp_path / "out" / "in.txt")])
     assert stopped.value.exit_code == 1 and "a worker process stopped" in str(stopped.value)
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_the_command_s_chunk_is_the_library_s():
+    import inspect
+
+    from wintrain.cli.tag import predict
+    from wintrain.evaluation.tagger import DEFAULT_CHUNK
+
+    assert inspect.signature(predict).parameters["chunk"].default == DEFAULT_CHUNK

@@ -88,9 +88,8 @@ def predict(
                                                               "(default: the one the model was trained on).")] = None,
     decode: DecodeOption = None,
     kernels: KernelsOption = Kernels.fast,
-    chunk: Annotated[int | None, typer.Option("--chunk", min=1, help="Texts (or CoNLL-U sentences) tagged "
-                                                                     "together, written before reading on "
-                                                                     "[default: 2000].")] = None,
+    chunk: Annotated[int, typer.Option("--chunk", min=1, help="Texts (or CoNLL-U sentences) tagged together, "
+                                                              "written before reading on.")] = 2000,
     out_dir: Annotated[Path | None, typer.Option("--out-dir", help="Tag each input into a file of this folder, "
                                                                    "under its name relative to the inputs' "
                                                                    "common folder.")] = None,
@@ -136,7 +135,7 @@ def predict(
         failed_message,
         plan_out_dir,
     )
-    from wintrain.evaluation.tagger import DEFAULT_CHUNK, Tagger
+    from wintrain.evaluation.tagger import Tagger
     from wintrain.evaluation.workers import DaskExecutor, LocalExecutor, ProcessExecutor, TaggerSpec
     from wintrain.render import PredictProgress, predict_summary
     from wintrain.runfolder import FolderLock
@@ -178,7 +177,7 @@ def predict(
     else:
         executor = LocalExecutor(tagger, output)
     progress = PredictProgress(stderr)
-    pipeline = Pipeline(executor, output, input_format.value, pretokenized, chunk or DEFAULT_CHUNK, compress,
+    pipeline = Pipeline(executor, output, input_format.value, pretokenized, chunk, compress,
                         report=progress, keep_going=out_dir is not None)
     try:
         with closed_pipe_exits_141():
