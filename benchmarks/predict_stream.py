@@ -87,14 +87,13 @@ def timed(command: list[str], stdout: Path | None = None, package: Path | None =
     """(wall seconds, peak RSS in KiB) of a command, its output into ``stdout`` (else /dev/null)."""
     sink = open(stdout, "wb") if stdout is not None else open(os.devnull, "wb")
     started = time.perf_counter()
-    with sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.PIPE, env=environment(package),
-                                   cwd=CHILD_CWD)
+    with sink, tempfile.TemporaryFile() as log_file:  # progress lines of a long run would fill a pipe
+        process = subprocess.Popen(command, stdout=sink, stderr=log_file, env=environment(package), cwd=CHILD_CWD)
         _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    error = process.stderr.read().decode() if process.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{error}")
+        seconds = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            log_file.seek(0)
+            raise SystemExit(f"failed: {' '.join(command)}\n{log_file.read().decode()}")
     return seconds, usage.ru_maxrss
 
 
