@@ -2,6 +2,7 @@
 
     python benchmarks/predict_stream.py [--checkpoint CKPT] [--threads 1] [--rounds 3] [--baseline DIR]
                                         [--big-mb 1000] [--jobs-mb 30] [--skip-big] [--skip-dask]
+                                        [--sections throughput,jobs,dask,big]
 
 Every measurement runs the command itself (``python -m wintrain predict ...`` of this checkout) in a
 child process, as a user would, with the thread variables of ``--threads`` (default 1) in its
@@ -65,6 +66,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--jobs-mb", type=float, default=30.0, help="input size of the --jobs comparison (MB)")
     parser.add_argument("--skip-big", action="store_true", help="no peak-RSS runs on the big files")
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--sections", default="throughput,jobs,dask,big",
+                        help="which sections to run, comma-separated (e.g. jobs to measure only --jobs again)")
     return parser.parse_args()
 
 
@@ -220,11 +223,15 @@ def main() -> int:
         empty.write_bytes(b"")
         print(f"inputs:    {ten.name}: {lines:,} lines (EWT # text lines repeated), "
               f"{ten.stat().st_size / 1e6:.1f} MB; made in {work}, deleted afterwards")
-        throughput(checkpoint, ten, empty, work, results)
-        processes(checkpoint, texts, work, results)
-        if not ARGS.skip_dask:
+        sections = set(ARGS.sections.split(","))
+        if "throughput" in sections:
+            throughput(checkpoint, ten, empty, work, results)
+        if "jobs" in sections:
+            processes(checkpoint, texts, work, results)
+        if "dask" in sections and not ARGS.skip_dask:
             dask_cluster(checkpoint, ten, work, results)
-        big_files(checkpoint, texts, work, results)
+        if "big" in sections:
+            big_files(checkpoint, texts, work, results)
         targets(results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
