@@ -183,6 +183,31 @@ print(sorted(best[1:])[1])
     return float(result.stdout.strip())
 
 
+_BURN = """
+import sys, time
+from multiprocessing import get_context
+def burn(n):
+    x = 0
+    for i in range(n):
+        x += i * i
+    return x
+if __name__ == "__main__":
+    n = 15_000_000
+    start = time.perf_counter(); burn(n); one = time.perf_counter() - start
+    with get_context("spawn").Pool(2) as pool:
+        pool.map(burn, [1, 1])
+        start = time.perf_counter(); pool.map(burn, [n, n]); two = time.perf_counter() - start
+    print(2 * one / two)
+"""
+
+
+def parallel_capacity() -> float:
+    """How much two processes get done against one right now: a pure-Python CPU task alone, then two at
+    once in two processes (2.0 on two idle cores; less when other work holds a core)."""
+    result = subprocess.run([sys.executable, "-c", _BURN], capture_output=True, text=True, check=True, cwd=CHILD_CWD)
+    return float(result.stdout.strip())
+
+
 def first_line_seconds(checkpoint: Path, big: Path) -> float:
     started = time.perf_counter()
     cat = subprocess.Popen(["cat", str(big)], stdout=subprocess.PIPE)
@@ -307,7 +332,9 @@ def processes(checkpoint: Path, texts: list[str], work: Path, results: dict[str,
     log("--jobs rounds ...")
     for name in ("folder, --jobs 1", "folder, --jobs 2"):
         (work / ("out1" if "1" in name[-1] else "out2")).mkdir(exist_ok=True)
+    capacity = [parallel_capacity()]
     seconds = rounds(variants, outputs, {}, ARGS.rounds)
+    capacity.append(parallel_capacity())
     tokens = count_tokens(work / "j1.conll")
     folder_tokens = sum(count_tokens(p) for p in (work / "out1").glob("*.conll"))
     rows = []
@@ -322,6 +349,8 @@ def processes(checkpoint: Path, texts: list[str], work: Path, results: dict[str,
     same_folder = same_files(work / "out1", work / "out2")
     print(f"speed-up: one file {file_ratio:.2f}x, folder {folder_ratio:.2f}x (ratio of median wall times, "
           "start-up included: spawning two workers costs a second or two)")
+    print(f"machine:  two processes of pure-Python CPU work got {capacity[0]:.2f}x / {capacity[1]:.2f}x of one "
+          "process's work done (before / after the rounds; 2.0 on two idle cores): the ceiling for --jobs 2 here")
     print(f"outputs:  one file {'byte-identical' if same_file else 'DIFFERENT'}, folder "
           f"{'byte-identical' if same_folder else 'DIFFERENT'} (--jobs 2 vs --jobs 1)")
     results.update(jobs_file=file_ratio, jobs_folder=folder_ratio, jobs_same=same_file and same_folder)
