@@ -82,3 +82,40 @@ def test_interrupted_event_line():
 
     assert interrupted_line(RunInterrupted(Path("r"), 2, 3, 10)) == (
         "interrupted at epoch 3, step 10; last.npz saved. Resume with: wintrain train --resume r")
+
+
+# ----------------------------------------------------------------------------- predict
+
+
+def test_predict_progress_lines_and_summary():
+    import io
+
+    from rich.console import Console
+
+    from wintrain.evaluation.stream import Stats
+    from wintrain.render import PredictProgress, predict_line, predict_summary
+
+    stats = Stats(files=4, done=1, skipped=1, bytes_total=2_000_000, bytes_done=500_000, lines=1234, tokens=250_000,
+                  seconds=10.0)
+    assert predict_line(stats) == ("predict: 250,000 tokens, 25% of 2.0 MB, 2/4 files, 0:10 elapsed, "
+                                   "25,000 tokens/s, eta 0:30")
+    stats.bytes_total = None
+    assert predict_line(stats) == "predict: 250,000 tokens, 1,234 lines, 2/4 files, 0:10 elapsed, 25,000 tokens/s"
+    assert predict_summary(stats) == "predict: 250,000 tokens in 10.0 s (25,000 tokens/s)"
+    assert predict_summary(stats, "out") == ("predict: 4 files: 1 done, 1 skipped (already done), 0 failed; "
+                                             "250,000 tokens in 10.0 s (25,000 tokens/s); output in out")
+    log = io.StringIO()
+    progress = PredictProgress(Console(file=log, width=200), interval=0.0)
+    progress(stats)
+    progress(stats)
+    progress.close()
+    assert progress.shown and log.getvalue().splitlines() == [predict_line(stats)] * 2
+    quiet = PredictProgress(Console(file=io.StringIO()), interval=3600)
+    quiet(stats)
+    assert not quiet.shown
+    screen, buffer = console(terminal=True)
+    bar = PredictProgress(screen, refresh=0.0)
+    stats.bytes_total = 2_000_000
+    bar(stats)
+    bar.close()
+    assert bar.shown and "500.0 kB/2.0 MB, 2/4 files" in buffer.getvalue() and "25,000 tok/s" in buffer.getvalue()

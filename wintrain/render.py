@@ -321,3 +321,93 @@ def render_range_test(result: Any, console: Console) -> None:
         console.print(f"no suggestion: {result.rule}", highlight=False)
     else:
         console.print(f"suggested lr: {result.suggestion:.3g} ({result.rule})", highlight=False)
+
+
+# ----------------------------------------------------------------------------- predict
+
+
+def _size(n: float) -> str:
+    """Bytes as B, kB, MB or GB (powers of 1000)."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n:,.1f} GB"  # pragma: no cover
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
+        f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def predict_line(stats: Any) -> str:
+    """One progress line of ``wintrain predict`` (for logs): tokens, how far, speed, time left."""
+    parts = [f"predict: {stats.tokens:,} tokens"]
+    if stats.bytes_total:
+        share = min(1.0, stats.bytes_done / stats.bytes_total)
+        parts.append(f"{share:.0%} of {_size(stats.bytes_total)}")
+    else:
+        parts.append(f"{stats.lines:,} lines")
+    if stats.files > 1:
+        parts.append(f"{stats.done + stats.skipped + stats.failed}/{stats.files} files")
+    parts.append(f"{_duration(stats.seconds)} elapsed, {stats.tokens_per_second:,.0f} tokens/s")
+    if stats.bytes_total and stats.bytes_done:
+        left = stats.seconds * (stats.bytes_total - stats.bytes_done) / stats.bytes_done
+        parts.append(f"eta {_duration(left)}")
+    return ", ".join(parts)
+
+
+def predict_summary(stats: Any, out_dir: Any = None) -> str:
+    """The last line of ``wintrain predict`` on stderr."""
+    speed = f"{stats.tokens:,} tokens in {stats.seconds:,.1f} s ({stats.tokens_per_second:,.0f} tokens/s)"
+    if out_dir is None:
+        return f"predict: {speed}"
+    return (f"predict: {stats.files:,} files: {stats.done:,} done, {stats.skipped:,} skipped (already done), "
+            f"{stats.failed:,} failed; {speed}; output in {out_dir}")
+
+
+class PredictProgress:
+    """Progress of ``wintrain predict`` on stderr: a bar on a terminal (bytes of a known total, else lines;
+    tokens/s; time left), else a :func:`predict_line` every ``interval`` seconds.  ``shown`` tells whether
+    anything was shown (then a summary line ends the run)."""
+
+    def __init__(self, console: Console, interval: float = 10.0, refresh: float = 0.2) -> None:
+        import time
+
+        self.console = console
+        self.interval = interval if not console.is_terminal else refresh
+        self.shown = False
+        self._clock = time.monotonic
+        self._last = self._clock()
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def __call__(self, stats: Any) -> None:
+        now = self._clock()
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        self.shown = True
+        if not self.console.is_terminal:
+            self.console.print(predict_line(stats), highlight=False, markup=False, soft_wrap=True)
+            return
+        if self._progress is None:
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                                      TextColumn("{task.fields[done]}"), TimeElapsedColumn(), TextColumn("eta"),
+                                      TimeRemainingColumn(), TextColumn("{task.fields[speed]}"),
+                                      console=self.console, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("predict", total=stats.bytes_total, done="", speed="")
+        known = bool(stats.bytes_total)
+        done = f"{_size(stats.bytes_done)}/{_size(stats.bytes_total)}" if known else f"{stats.lines:,} lines"
+        if stats.files > 1:
+            done += f", {stats.done + stats.skipped + stats.failed}/{stats.files} files"
+        self._progress.update(self._task, completed=stats.bytes_done if known else stats.lines, done=done,
+                              speed=f"{stats.tokens_per_second:,.0f} tok/s",
+                              description=(stats.current or "predict")[-30:])
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None

@@ -10,6 +10,7 @@ import pytest
 
 from wintrain.data.conllu import (
     TAG_FIELDS,
+    check_lines,
     conllu_blocks,
     conllu_forms,
     conllu_hint,
@@ -17,6 +18,8 @@ from wintrain.data.conllu import (
     looks_like_conllu,
     read_conllu,
     replace_field,
+    sentence_blocks,
+    sentence_ends,
 )
 from wintrain.data.reader import Corpus, read_utf8
 
@@ -406,3 +409,51 @@ def test_replace_count_mismatch_and_bad_values():
         values = UPOS[:3] + [bad] + UPOS[4:]
         assert error_of(replace_field, SAMPLE, "upos", values, name="out.conllu").startswith("out.conllu:7: ")
     assert "upos, xpos" in error_of(replace_field, SAMPLE, "lemma", UPOS)
+
+
+# --------------------------------------------------------------------------- chunks of a stream
+
+
+def test_first_line_moves_every_line_number_of_a_chunk():
+    bad = SAMPLE + row("x", "bad", "_", "_", "_", "_", "_", "_", "_", "_")
+    number = SAMPLE.count("\n") + 1
+    assert f"<text>:{number}: ID 'x'" in error_of(conllu_forms, bad)
+    assert f"f:{number + 99}: ID 'x'" in error_of(conllu_forms, bad, name="f", first_line=100)
+    assert f"f:{number + 99}:" in error_of(replace_field, bad, "upos", ["X"] * 9, name="f", first_line=100)
+
+
+@pytest.mark.parametrize("bad_line, problem", [
+    ("1\tonly\tnine\t_\t_\t_\t_\t_\t_\n", "got 9 fields"),
+    ("x\ta\t_\t_\t_\t_\t_\t_\t_\t_\n", "ID 'x'"),
+    ("\t" * 9 + "\n", "ID ''"),  # whitespace, but ten fields: a word line without an ID
+    ("2 b _ _ _ _ _ _ _ _\n", "space-separated"),
+])
+def test_check_lines_finds_the_line_the_parser_refuses(bad_line, problem):
+    text = SAMPLE + bad_line + row("1", "c", "_", "_", "_", "_", "_", "_", "_", "_")
+    offset, error = check_lines(text, "f.conllu", first_line=11)
+    assert offset == len(SAMPLE)
+    assert str(error) == error_of(conllu_forms, text, name="f.conllu", first_line=11)
+    assert f"f.conllu:{11 + SAMPLE.count(chr(10))}:" in str(error) and problem in str(error)
+
+
+def test_check_lines_accepts_what_the_parser_accepts():
+    crlf = SAMPLE.replace("\n", "\r\n")
+    for text in (SAMPLE, crlf, "\n \t\n\u00a0\n", "#\tcomment\twith\ttabs\n" + SAMPLE, "", SAMPLE.rstrip("\n")):
+        conllu_forms(text)
+        assert check_lines(text, "f") is None
+
+
+def test_sentence_ends_and_blocks_cut_between_sentences_only():
+    four = SAMPLE + "\n" + SAMPLE.replace("sent_id = ", "sent_id = 1")  # a run of two blank lines in the middle
+    ends = sentence_ends(four)
+    assert len(ends) == 4  # a run of blank lines ends one sentence
+    assert all(four[end - 1] == "\n" and not four[four.rfind("\n", 0, end - 1) + 1:end].strip() for end in ends)
+    lines = four.splitlines(keepends=True)
+    for size in (1, 2, 3, 100):
+        blocks = list(sentence_blocks(lines, size))
+        assert "".join(text for _, text in blocks) == four
+        for first_line, text in blocks:
+            assert lines[first_line - 1:first_line - 1 + text.count("\n")] == text.splitlines(keepends=True)
+            assert 0 < len(conllu_forms(text)) <= size  # whole sentences
+        assert sum(len(conllu_forms(text)) for _, text in blocks) == 4
+    assert [text.count("\n") for _, text in sentence_blocks(lines, 1)] == [9, 9, 10, 9]

@@ -212,3 +212,33 @@ def test_a_model_trained_on_columns_is_scored_on_a_conllu_file_on_upos(tmp_path)
     with redirect_stdout(io.StringIO()):
         assert "--field names a CoNLL-U field" in error_of(evaluate_command, tmp_path / "run" / "best.npz",
                                                            tmp_path / "train.txt", field="upos")
+
+
+def test_predict_with_a_tokenizer_streams_and_equals_worker_processes_and_a_dask_cluster(french):
+    from wintrain.evaluation.stream import STDIN, OutputSpec, Pipeline, Task
+    from wintrain.evaluation.workers import DaskExecutor, LocalExecutor, ProcessExecutor, TaggerSpec
+
+    texts = gold_texts(french["dev"])
+    data = "\n".join(texts * 3).encode()
+
+    def tag_with(executor, output):
+        buffer = io.StringIO()
+        try:
+            Pipeline(executor, output, chunk=11, stream=buffer, stdin=io.BytesIO(data)).run([Task(STDIN)])
+        finally:
+            executor.close()
+        return buffer.getvalue()
+
+    output = OutputSpec("conllu", "upos")
+    tagger = Tagger.load(french["tagger"], tokenizer=french["tokenizer"])
+    local = tag_with(LocalExecutor(tagger, output), output)
+    whole = format_conllu(tagger.tag_texts(texts * 3), "upos")
+    assert [line for line in local.splitlines() if not line.startswith("# sent_id")] == \
+        [line for line in whole.splitlines() if not line.startswith("# sent_id")]  # chunks renumber sentences
+    assert any("-" in line.split("\t")[0] for line in local.splitlines() if "\t" in line)  # multiword ranges
+    spec = TaggerSpec(str(french["tagger"]), tokenizer=str(french["tokenizer"]))
+    assert tag_with(ProcessExecutor(spec, output, jobs=2), output) == local
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) \
+            as cluster, distributed.Client(cluster) as client:
+        assert tag_with(DaskExecutor(client, spec, output, ship=True), output) == local

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -67,6 +69,27 @@ def use_blas_threads(default: int) -> None:
         os.environ.setdefault(variable, threads)
 
 
+CLOSED_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a command stopped by a closed pipe
+
+
+def quiet_after_closed_pipe() -> None:
+    """Point standard output at /dev/null, so the interpreter's final flush into a pipe whose reader went
+    away does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+@contextmanager
+def closed_pipe_exits_141() -> Iterator[None]:
+    """A command's own guard for a closed pipe: click turns an ``EPIPE`` raised inside a command into exit
+    1 before :func:`main` sees it, so a command that writes as it goes stops here, quietly, with 141."""
+    try:
+        yield
+    except BrokenPipeError:
+        quiet_after_closed_pipe()
+        raise typer.Exit(CLOSED_PIPE) from None
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"wintrain {__version__}")
@@ -111,9 +134,8 @@ def main(argv: list[str] | None = None) -> None:
         stderr.print("aborted", highlight=False)
         sys.exit(130)
     except BrokenPipeError:  # the reader went away (`wintrain eval ... | head`): stop quietly, like cat
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
-        sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a command stopped by a closed pipe
+        quiet_after_closed_pipe()
+        sys.exit(CLOSED_PIPE)
     sys.exit(code if isinstance(code, int) else 0)
 
 

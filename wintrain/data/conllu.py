@@ -30,7 +30,7 @@ so they always agree on what a word is.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,13 +75,14 @@ class ConlluBlock:
     ranges: list[tuple[int, str]]
 
 
-def conllu_blocks(text: str, name: str) -> Iterator[ConlluBlock]:
+def conllu_blocks(text: str, name: str, first_line: int = 1) -> Iterator[ConlluBlock]:
     """Yield the sentences of CoNLL-U ``text`` (blocks of lines between blank lines), in file order.
 
     A block without a syntactic word (only comments, ranges or empty nodes) yields nothing, so a
     run of blank lines makes no empty sentence.  Line indices count LF-terminated lines of
     ``text`` from 0; a CR before the LF is not part of the fields.  ``name`` (a path or
-    ``<text>``) prefixes error messages.  Lines are checked by counting their TABs and reading
+    ``<text>``) prefixes error messages, which number the lines of ``text`` from ``first_line`` (a chunk
+    of a larger file starts further down).  Lines are checked by counting their TABs and reading
     their ID, not split: splitting all 10 fields of every line would cost more than the rest.
 
     Raises:
@@ -105,7 +106,7 @@ def conllu_blocks(text: str, name: str) -> Iterator[ConlluBlock]:
                 indices.append(index)
                 words.append(line)
             elif _MULTIWORD_OR_EMPTY_NODE_ID.fullmatch(word_id) is None:
-                raise _bad_id(name, index + 1, line)
+                raise _bad_id(name, index + first_line, line)
             elif "-" in word_id:
                 ranges.append((index, line))
         elif not line or line.isspace():
@@ -114,7 +115,7 @@ def conllu_blocks(text: str, name: str) -> Iterator[ConlluBlock]:
                 indices, words = [], []
             comments, ranges = [], []
         else:
-            raise _bad_field_count(name, index + 1, line, n_tabs + 1)
+            raise _bad_field_count(name, index + first_line, line, n_tabs + 1)
     if words:
         yield ConlluBlock(comments, indices, words, ranges)
 
@@ -251,10 +252,11 @@ def _check_no_blank(name: str, values: list[str], line_numbers: np.ndarray, fiel
     )
 
 
-def conllu_forms(text: str, *, name: str = "<text>") -> list[list[str]]:
+def conllu_forms(text: str, *, name: str = "<text>", first_line: int = 1) -> list[list[str]]:
     """The sentences of CoNLL-U ``text`` as lists of FORMs of the syntactic words (for tagging).
 
-    ``name`` (e.g. the file path) prefixes error messages.  FORMs are returned as they are, even
+    ``name`` (e.g. the file path) prefixes error messages; ``first_line`` is the number of the
+    first line of ``text`` in it.  FORMs are returned as they are, even
     with spaces.  ``len`` of the flattened result is the number of values
     :func:`replace_field` expects for the same text.
 
@@ -262,7 +264,8 @@ def conllu_forms(text: str, *, name: str = "<text>") -> list[list[str]]:
         WintrainError: a malformed line or ID (``name:line``).
     """
     text = text.removeprefix("\ufeff")
-    return [[line.split("\t", 2)[FORM_FIELD] for line in block.word_lines] for block in conllu_blocks(text, name)]
+    return [[line.split("\t", 2)[FORM_FIELD] for line in block.word_lines]
+            for block in conllu_blocks(text, name, first_line)]
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -329,10 +332,69 @@ def conllu_hint(path: Path | str) -> str:
     )
 
 
+# --------------------------------------------------------------------------- chunks of a stream
+
+# A line :func:`conllu_blocks` accepts: a comment, a word line (10 fields, an ID of the three kinds) or a
+# blank line (empty or whitespace, but not with exactly 9 TABs: that is a word line without an ID).
+_BAD_LINE = re.compile(
+    r"^(?!#"
+    r"|[0-9]+(?:-[0-9]+|\.[0-9]+)?(?:\t[^\t\n]*){9}$"
+    r"|(?![^\S\n\t]*(?:\t[^\S\n\t]*){9}$)[^\S\n]*$)",
+    re.MULTILINE,
+)
+_SENTENCE_END = re.compile(r"\S[^\S\n]*\n[^\S\n]*\n")  # a line with something on it, then a blank line
+
+
+def check_lines(text: str, name: str, first_line: int = 1) -> tuple[int, WintrainError] | None:
+    """The first line of CoNLL-U ``text`` that :func:`conllu_forms` would refuse, as (its offset in ``text``,
+    the error it raises), or None.  One regex search: a cheap check of a chunk before it is handed on."""
+    match = _BAD_LINE.search(text)
+    if match is None:
+        return None
+    begin = match.start()
+    end = text.find("\n", begin)
+    number = first_line + text.count("\n", 0, begin)
+    try:
+        conllu_forms(text[begin:] if end < 0 else text[begin:end + 1], name=name, first_line=number)
+    except WintrainError as error:
+        return begin, error
+    return None  # pragma: no cover - the regex and the parser agree
+
+
+def sentence_ends(text: str) -> list[int]:
+    """Offsets in CoNLL-U ``text`` (whole lines) just after each blank line that follows a non-blank one:
+    where a chunk may end without cutting a sentence."""
+    return [match.end() for match in _SENTENCE_END.finditer(text)]
+
+
+def sentence_blocks(lines: Iterable[str], sentences: int) -> Iterator[tuple[int, str]]:
+    """CoNLL-U ``lines`` (each with its line end, as a file yields them) in blocks of ``sentences``
+    sentences, each cut after the blank line that ends its last sentence: (number of its first line, its
+    text).  Concatenated, the blocks are the input."""
+    block: list[str] = []
+    first_line = number = 1
+    ended = 0
+    in_sentence = False
+    for line in lines:
+        block.append(line)
+        number += 1
+        if line.strip():
+            in_sentence = True
+        elif in_sentence:
+            in_sentence = False
+            ended += 1
+            if ended >= sentences:
+                yield first_line, "".join(block)
+                block, first_line, ended = [], number, 0
+    if block:
+        yield first_line, "".join(block)
+
+
 # --------------------------------------------------------------------------- writing back
 
 
-def replace_field(text: str, tag_field: str, new_tags: Sequence[str], *, name: str = "<text>") -> str:
+def replace_field(text: str, tag_field: str, new_tags: Sequence[str], *, name: str = "<text>",
+                  first_line: int = 1) -> str:
     """Return CoNLL-U ``text`` with the ``tag_field`` of every syntactic word set to a new value.
 
     Args:
@@ -341,6 +403,7 @@ def replace_field(text: str, tag_field: str, new_tags: Sequence[str], *, name: s
         new_tags: (N,) one value per syntactic word (integer ID) in file order, i.e. the flattened
             :func:`conllu_forms` order; no TAB, line break or empty value.
         name: the file the text came from, for error messages.
+        first_line: the number of the first line of ``text`` in that file.
 
     Only that field of the word lines changes: comments, multiword ranges, empty nodes, blank
     lines, the other fields, a leading BOM and the line ends (LF or CRLF, final newline or not)
@@ -353,7 +416,7 @@ def replace_field(text: str, tag_field: str, new_tags: Sequence[str], *, name: s
     column = _tag_column(tag_field, name)
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     body = text[len(bom):]
-    word_lines = [index for block in conllu_blocks(body, name) for index in block.word_indices]
+    word_lines = [index for block in conllu_blocks(body, name, first_line) for index in block.word_indices]
     if len(word_lines) != len(new_tags):
         raise WintrainError(
             f"{name}: got {len(new_tags)} new {FIELD_NAMES[column]} values for {len(word_lines)} syntactic words; "
@@ -363,8 +426,8 @@ def replace_field(text: str, tag_field: str, new_tags: Sequence[str], *, name: s
     for index, value in zip(word_lines, new_tags, strict=True):
         if not value or "\t" in value or "\n" in value or "\r" in value:
             raise WintrainError(
-                f"{name}:{index + 1}: cannot write {FIELD_NAMES[column]} {value!r} (empty, TAB or line break); "
-                "write '_' for no value"
+                f"{name}:{index + first_line}: cannot write {FIELD_NAMES[column]} {value!r} (empty, TAB or line "
+                "break); write '_' for no value"
             )
         line = lines[index]
         line_end = "\r" if line.endswith("\r") else ""

@@ -10,6 +10,7 @@ words inside multiword tokens by their LCS, as the official ``conll18_ud_eval.py
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def tokenized(tokenizer: Tokenizer, texts: list[str]) -> list[TaggedText]:
     return results
 
 
-def score_raw_text(system: list[TaggedText], gold: Path, field: str = "upos") -> dict[str, UDScore]:
+def score_raw_text(system: Sequence[TaggedText], gold: Path, field: str = "upos") -> dict[str, UDScore]:
     """The shared task's scores of ``system`` (tagged ``field``) against the gold CoNLL-U file."""
     return score_ud(read_ud_document(gold), parse_ud_document(format_conllu(system, field), "the system output"))
 

@@ -11,6 +11,8 @@
 
 A text is tokenized as the training data was (:mod:`wintrain.data.tokenize`, Penn-Treebank
 style), split into sentences, and every sentence of a batch is tagged in one pass of the model.
+:meth:`Tagger.tag_stream` tags an iterable of any length chunk by chunk, in bounded memory
+(:mod:`wintrain.evaluation.stream` does the same for files and pipes).
 Offsets are character offsets into the text (``end`` exclusive); ``entities`` are the chunks of
 B-/I-/E-/S- tags read under the checkpoint's scheme (empty for POS-style tag sets).  A Tagger
 is loaded once and called many times, from several threads if need be: tokenizing and encoding
@@ -21,10 +23,10 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,11 +34,13 @@ import numpy as np
 
 from wintrain.checkpoint import Checkpoint, load_checkpoint
 from wintrain.config import TAG_FIELDS
-from wintrain.data.conllu import conllu_forms, replace_field
+from wintrain.data.chunk_tokenize import TokenizedTexts, split_whitespace_texts, tokenize_texts
+from wintrain.data.conllu import conllu_forms, replace_field, sentence_blocks
+from wintrain.data.feature_memo import FeatureMemo
 from wintrain.data.load import corpus_format
-from wintrain.data.reader import read_lines, read_utf8, sentence_starts, split_at
+from wintrain.data.reader import sentence_starts, split_at
 from wintrain.data.tags import chunk_spans
-from wintrain.data.tokenize import Token, tokenize_sentences
+from wintrain.data.tokenize import Token
 from wintrain.errors import WintrainError
 from wintrain.evaluation.decode import resolve_decode
 from wintrain.evaluation.evaluate import predict_ids
@@ -44,6 +48,8 @@ from wintrain.evaluation.tokenizer import Piece, Tokenizer
 from wintrain.nn.ensemble import Model
 
 _NON_SPACE = re.compile(r"\S+")
+DEFAULT_CHUNK = 2000
+"""Texts (or CoNLL-U sentences) tagged together by :meth:`Tagger.tag_stream` and ``wintrain predict``."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,59 @@ class TaggedText:
         return result
 
 
+class TaggedChunk(Sequence[TaggedText]):
+    """The :class:`TaggedText` of many texts tagged together (what :meth:`Tagger.tag_texts` returns),
+    kept as the chunk's flat arrays.
+
+    It is a sequence of :class:`TaggedText` like any other: they are made the first time one is asked
+    for.  :func:`format_text` and :func:`format_conll` write a chunk straight from its arrays, without
+    a Python object per token, to the same text (tested against the general path)."""
+
+    def __init__(self, texts: list[str], tokenized: TokenizedTexts, tags: list[str]) -> None:
+        self.texts = texts
+        self.tokenized = tokenized
+        self.flat_tags = tags  # (N,) the tag of every token, in order
+        self._results: list[TaggedText] | None = None
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.flat_tags)
+
+    def results(self) -> list[TaggedText]:
+        """Every text's :class:`TaggedText`."""
+        if self._results is None:
+            tokenized = self.tokenized
+            tags = split_at(self.flat_tags, tokenized.sentence_starts)
+            groups = tokenized.text_sentences.tolist()
+            self._results = [TaggedText(text, parts, tags[begin:end]) for text, parts, begin, end
+                             in zip(self.texts, tokenized.text_token_sentences(), groups[:-1], groups[1:])]
+        return self._results
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.results()[index]
+
+    def __iter__(self) -> Iterator[TaggedText]:
+        return iter(self.results())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"TaggedChunk({len(self.texts)} texts, {self.n_tokens} tokens)"
+
+    def lines(self, separator: str, ends: np.ndarray) -> list[str]:
+        """``token<separator>TAG`` per token, a newline added to the last line before each of ``ends``."""
+        lines = list(map(separator.join, zip(self.tokenized.tokens, self.flat_tags)))
+        for end in ends.tolist():
+            lines[end - 1] += "\n"
+        return lines
+
+
 def whitespace_tokens(text: str) -> list[Token]:
     """``text`` split at whitespace only (``--pretokenized``), with offsets."""
     return [Token(match.group(), match.start(), match.end()) for match in _NON_SPACE.finditer(text)]
@@ -122,6 +181,7 @@ class Tagger:
         self.scheme = self.tag_scheme.data if self.tag_scheme.chunks else None  # of the tags it returns: the data's
         self._model_lock = threading.Lock()
         self._tag_names = np.array(self.tags, dtype=object)  # data tag id → tag string, for one gather
+        self._features = FeatureMemo(checkpoint.encoder)
 
     @classmethod
     def load(cls, path: str | Path, decode: str | None = None, kernels: str = "fast",
@@ -138,10 +198,15 @@ class Tagger:
     # ------------------------------------------------------------------ tagging
     def tag_ids(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
         """(N,) tag ids of all tokens of ``sentences`` (flat, in order), into :attr:`tags`."""
+        return self.flat_tag_ids(list(chain.from_iterable(sentences)), sentence_starts(sentences))
+
+    def flat_tag_ids(self, tokens: Sequence[str], starts: np.ndarray) -> np.ndarray:
+        """(N,) tag ids of N tokens whose sentences start at the (S+1,) offsets ``starts``.  Each word
+        form's features are worked out once for the tagger's life (:class:`FeatureMemo`)."""
         encoder, config = self.checkpoint.encoder, self.checkpoint.config
-        encoded = encoder.encode_sentences(sentences)
-        if len(encoded) == 0:
+        if len(tokens) == 0:
             return np.zeros(0, dtype=np.int64)
+        encoded = self._features.encode(tokens, starts)
         with self._model_lock:
             return predict_ids(self.model, encoder, encoded, self.tag_scheme, self.decode,
                                config.train.eval_batch_size, self.kernels)
@@ -154,19 +219,45 @@ class Tagger:
         flat = self._tag_names[self.tag_ids(sentences)].tolist()
         return split_at(flat, sentence_starts(sentences))
 
-    def tag_texts(self, texts: Iterable[str], pretokenized: bool = False) -> list[TaggedText]:
-        """Split every text into sentences of words — with the learned tokenizer (multiword tokens expanded),
-        the rule tokenizer, or at whitespace when ``pretokenized`` — and tag them, all sentences in one pass."""
+    def tag_texts(self, texts: Iterable[str], pretokenized: bool = False) -> Sequence[TaggedText]:
+        """Split every text into sentences of words -- with the learned tokenizer (multiword tokens expanded),
+        the rule tokenizer (Penn-Treebank style), or at whitespace when ``pretokenized`` -- and tag them, all
+        sentences in one pass of the model: one :class:`TaggedText` per text.
+
+        Without a learned tokenizer the texts are tokenized together (:mod:`wintrain.data.chunk_tokenize`:
+        the tokens and sentences of :func:`~wintrain.data.tokenize.tokenize_sentences`, with little work per
+        token) and the result is a :class:`TaggedChunk`."""
         texts = list(texts)
         if self.tokenizer is not None and not pretokenized:
             return self._tag_tokenized(texts, self.tokenizer.tokenize_texts(texts))
         if pretokenized:
-            split = [[tokens] if (tokens := whitespace_tokens(text)) else [] for text in texts]
+            tokenized = split_whitespace_texts(texts)
         else:
-            split = [tokenize_sentences(text, self.max_sentence_tokens) for text in texts]
-        sentences = [[token.text for token in sentence] for parts in split for sentence in parts]
-        tagged = iter(self.tag_tokens(sentences))
-        return [TaggedText(text, parts, [next(tagged) for _ in parts]) for text, parts in zip(texts, split)]
+            tokenized = tokenize_texts(texts, self.max_sentence_tokens)
+        ids = self.flat_tag_ids(tokenized.tokens, tokenized.sentence_starts)
+        return TaggedChunk(texts, tokenized, self._tag_names[ids].tolist())
+
+    def tag_stream(self, texts: Iterable[str], pretokenized: bool = False,
+                   chunk: int = DEFAULT_CHUNK) -> Iterator[TaggedText]:
+        """:meth:`tag_texts` over an iterable of any length (a file, a generator), ``chunk`` texts at a
+        time: texts are read only as results are asked for, and memory holds one chunk."""
+        iterator = iter(texts)
+        while batch := list(islice(iterator, max(1, chunk))):
+            yield from self.tag_texts(batch, pretokenized)
+
+    def tag_conllu(self, text: str, field: str | None = None, name: str = "<text>", first_line: int = 1) -> str:
+        """CoNLL-U ``text`` with the predicted tag in ``field`` (default: the model's) of every syntactic
+        word, byte for byte otherwise; ``name`` and ``first_line`` place error messages."""
+        forms = conllu_forms(text, name=name, first_line=first_line)
+        tags = [tag for row in self.tag_tokens(forms) for tag in row]
+        return replace_field(text, self.conllu_field(field), tags, name=name, first_line=first_line)
+
+    def tag_conllu_stream(self, lines: Iterable[str], field: str | None = None, chunk: int = DEFAULT_CHUNK,
+                          name: str = "<stream>") -> Iterator[str]:
+        """:meth:`tag_conllu` over CoNLL-U ``lines`` of any number (each with its line end, as an open file
+        yields them), about ``chunk`` sentences at a time: the tagged text block by block, in order."""
+        for first_line, block in sentence_blocks(lines, max(1, chunk)):
+            yield self.tag_conllu(block, field, name, first_line)
 
     def _tag_tokenized(self, texts: list[str], pieces: list[list[list[Piece]]]) -> list[TaggedText]:
         """Tag the words of texts a learned tokenizer split (each word with its token's span)."""
@@ -217,6 +308,8 @@ class Tagger:
 def format_text(results: Sequence[TaggedText]) -> str:
     """``token TAG`` lines, a blank line after each text; a token containing a space is written
     ``token<TAB>TAG`` instead, which the column reader splits at the TAB (so the output reads back)."""
+    if isinstance(results, TaggedChunk):
+        return _chunk_text(results)  # the rule tokenizer's tokens hold no space
     blocks = []
     for result in results:
         pairs = zip((t for s in result.sentences for t in s), (g for s in result.tags for g in s))
@@ -227,12 +320,27 @@ def format_text(results: Sequence[TaggedText]) -> str:
 
 def format_conll(results: Sequence[TaggedText]) -> str:
     """``token<TAB>TAG`` lines with a blank line after every sentence: the layout of training data."""
+    if isinstance(results, TaggedChunk):
+        chunk_lines = results.lines("\t", results.tokenized.sentence_starts[1:])
+        return "\n".join(chunk_lines) + "\n" if chunk_lines else ""
     lines: list[str] = []
     for result in results:
         for sentence, tags in zip(result.sentences, result.tags):
             lines.extend(f"{token.text}\t{tag}" for token, tag in zip(sentence, tags))
             lines.append("")
     return "".join(line + "\n" for line in lines)
+
+
+def _chunk_text(chunk: TaggedChunk) -> str:
+    """:func:`format_text` of a chunk from its arrays."""
+    tokenized = chunk.tokenized
+    text_ends = tokenized.sentence_starts[tokenized.text_sentences]  # (T+1,) where each text's tokens start
+    sizes = np.diff(text_ends)
+    lines = chunk.lines(" ", text_ends[1:][sizes > 0])
+    if not sizes.all():  # a text without tokens is a blank line of its own
+        bounds = text_ends.tolist()
+        lines = [line for begin, end in zip(bounds[:-1], bounds[1:]) for line in (lines[begin:end] or [""])]
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def format_json(results: Sequence[TaggedText], scheme: str | None) -> str:
@@ -290,34 +398,29 @@ def predict_source(
     decode: str | None = None,
     stdin: IO[bytes] | None = None,
     kernels: str = "fast",
+    input_format: str = "auto",
     tokenizer: str | Path | None = None,
 ) -> str:
-    """``wintrain predict``: tag ``source`` (a text file, ``-`` for ``stdin``, or a CoNLL-U file whose
-    FORMs are tagged as they are) and return it in ``output_format`` (text, json, conll, conllu).
+    """``wintrain predict`` into a string: tag ``source`` (a text file, ``-`` for ``stdin``, or CoNLL-U,
+    recognised by its name or first lines, whose FORMs are tagged as they are) and return it in
+    ``output_format`` (text, json, conll, conllu).
 
-    CoNLL-U in and CoNLL-U out writes the file back with only ``field`` replaced, byte for byte
-    otherwise; any other input gets CoNLL-U made from its tokens.
+    CoNLL-U in and CoNLL-U out writes the input back with only ``field`` replaced, byte for byte
+    otherwise; any other input gets CoNLL-U made from its tokens.  (The command itself streams:
+    :mod:`wintrain.evaluation.stream`.)
     """
+    import io
+
+    from wintrain.evaluation.stream import STDIN, Input, OutputSpec, Pipeline, Task
+    from wintrain.evaluation.workers import LocalExecutor
+
     tagger = Tagger.load(checkpoint, decode, kernels, tokenizer)
-    path = None if source == "-" else Path(source)
-    if path is not None and path.name.removesuffix(".gz").endswith(".conllu"):
-        text = read_utf8(path)
-        sentences = conllu_forms(text, name=str(path))
-        tags = tagger.tag_tokens(sentences)
-        if output_format == "conllu":
-            return replace_field(text, tagger.conllu_field(field), [tag for row in tags for tag in row],
-                                 name=str(path))
-        results = [_pretokenized_result(forms, row) for forms, row in zip(sentences, tags)]
-    else:
-        lines = read_lines(path if path is not None else (stdin or sys.stdin.buffer))
-        results = tagger.tag_texts(lines, pretokenized)
-    if output_format == "json":
-        return format_json(results, tagger.scheme)
-    if output_format == "conll":
-        return format_conll(results)
-    if output_format == "conllu":
-        return format_conllu(results, tagger.conllu_field(field))
-    return format_text(results)
+    output = OutputSpec(output_format, tagger.conllu_field(field) if output_format == "conllu" else field)
+    buffer = io.StringIO()
+    pipeline = Pipeline(LocalExecutor(tagger, output), output, input_format, pretokenized, stream=buffer,
+                        stdin=stdin)
+    pipeline.run([Task(STDIN if source == "-" else Input(source, Path(source)))])
+    return buffer.getvalue()
 
 
 def _pretokenized_result(forms: Sequence[str], tags: list[str]) -> TaggedText:
