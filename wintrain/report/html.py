@@ -279,8 +279,9 @@ def _diagnostics_section(runs: Sequence[RunData]) -> str:
         return "".join(parts)
     parts.append('<p class="note">Per hidden layer: the share of saturated units (tanh/sigmoid family, |output| '
                  "near its bound) or dead units (ReLU family, never active), the mean and spread of the "
-                 "activations; per parameter group: gradient norm, update / weight ratio (about 1e-3 is the "
-                 "usual healthy range) and weight norm, on log axes.</p>")
+                 "activations; per parameter group: gradient norm, update / weight ratio (the median of the "
+                 "epoch's probed steps; about 1e-4 to 1e-2 a step is healthy, and the advice also looks at "
+                 "the largest) and weight norm, on log axes.</p>")
     for run in runs:
         if len(runs) > 1:
             parts.append(f"<h3>{escape(run.name)}</h3>")
