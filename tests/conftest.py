@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from wintrain.config import load_config
 from wintrain.data.casing import CASING_CLASSES
 from wintrain.data.chars import CharVocab
 from wintrain.data.dataset import Encoder
@@ -15,6 +16,7 @@ from wintrain.nn.chars import CharCNN
 from wintrain.nn.model import FeatureTable, ModelSpec, WindowClassifier
 from wintrain.nn.sll import pad_sentences, unpad
 from wintrain.nn.sll import viterbi as padded_viterbi
+from wintrain.training.run import train
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -40,6 +42,18 @@ def tiny_sentences(n: int, seed: int) -> list[list[tuple[str, str]]]:
 def write_conll(path: Path, sentences: list[list[tuple[str, str]]]) -> Path:
     path.write_text("\n\n".join("\n".join(f"{t} {g}" for t, g in s) for s in sentences) + "\n", encoding="utf-8")
     return path
+
+
+def tiny_ner_checkpoint(folder: Path, epochs: int) -> Path:
+    """Train a small NER model on 80 tiny sentences in `folder` (seed 3) and return its best.npz."""
+    write_conll(folder / "train.txt", tiny_sentences(80, 0))
+    (folder / "ner.yaml").write_text(
+        "seed: 3\ndata: {train: train.txt, dev: train.txt}\nembeddings: {dim: 8}\n"
+        "model: {window_size: 3, hidden: [16]}\noptimizer: {lr: 0.02}\n"
+        f"train: {{epochs: {epochs}, batch_size: 16}}\n",
+        encoding="utf-8")
+    train(load_config(folder / "ner.yaml"), folder / "run")
+    return folder / "run" / "best.npz"
 
 
 @pytest.fixture

@@ -12,9 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from wintrain.config import load_config
-from wintrain.training.run import train
-
 import conftest
 
 pytestmark = pytest.mark.slow  # runs whole commands
@@ -25,13 +22,7 @@ LINES = [f"{p} visited {q} yesterday. {q} saw {p}!" for p in conftest.PEOPLE for
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("ner")
-    conftest.write_conll(folder / "train.txt", conftest.tiny_sentences(80, 0))
-    (folder / "ner.yaml").write_text(
-        "seed: 3\ndata: {train: train.txt, dev: train.txt}\nembeddings: {dim: 8}\n"
-        "model: {window_size: 3, hidden: [16]}\noptimizer: {lr: 0.02}\ntrain: {epochs: 3, batch_size: 16}\n",
-        encoding="utf-8")
-    train(load_config(folder / "ner.yaml"), folder / "run")
-    return folder / "run" / "best.npz"
+    return conftest.tiny_ner_checkpoint(folder, epochs=3)
 
 
 def command(*args: object) -> list[str]:

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wintrain.config import load_config
 from wintrain.errors import CannotWrite, WintrainError
 from wintrain.evaluation import stream
 from wintrain.evaluation.stream import (
@@ -42,7 +41,6 @@ from wintrain.evaluation.tagger import (
     format_text,
 )
 from wintrain.evaluation.workers import LocalExecutor
-from wintrain.training.run import train
 
 import conftest
 
@@ -54,13 +52,7 @@ FORMATS = ["text", "json", "conll", "conllu"]
 @pytest.fixture(scope="module")
 def tagger(tmp_path_factory) -> Tagger:
     folder = tmp_path_factory.mktemp("ner")
-    conftest.write_conll(folder / "train.txt", conftest.tiny_sentences(80, 0))
-    (folder / "ner.yaml").write_text(
-        "seed: 3\ndata: {train: train.txt, dev: train.txt}\nembeddings: {dim: 8}\n"
-        "model: {window_size: 3, hidden: [16]}\noptimizer: {lr: 0.02}\ntrain: {epochs: 4, batch_size: 16}\n",
-        encoding="utf-8")
-    train(load_config(folder / "ner.yaml"), folder / "run")
-    return Tagger.load(folder / "run" / "best.npz")
+    return Tagger.load(conftest.tiny_ner_checkpoint(folder, epochs=4))
 
 
 def raw_texts(n: int, seed: int = 0) -> list[str]:

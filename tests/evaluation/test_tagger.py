@@ -55,13 +55,7 @@ def ner_model(tmp_path_factory):
     import conftest
 
     folder = tmp_path_factory.mktemp("ner")
-    conftest.write_conll(folder / "train.txt", conftest.tiny_sentences(80, 0))
-    (folder / "ner.yaml").write_text(
-        "seed: 3\ndata: {train: train.txt, dev: train.txt}\nembeddings: {dim: 8}\n"
-        "model: {window_size: 3, hidden: [16]}\noptimizer: {lr: 0.02}\ntrain: {epochs: 6, batch_size: 16}\n",
-        encoding="utf-8")
-    train(load_config(folder / "ner.yaml"), folder / "run")
-    return folder / "run" / "best.npz"
+    return conftest.tiny_ner_checkpoint(folder, epochs=6)
 
 
 def test_training_on_conllu_uses_syntactic_words_and_upos(pos_model):

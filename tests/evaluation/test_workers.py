@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from wintrain.config import load_config
 from wintrain.evaluation.stream import STDIN, Input, OutputSpec, Pipeline, Task
 from wintrain.evaluation.tagger import Tagger
 from wintrain.evaluation.workers import (
@@ -19,7 +18,6 @@ from wintrain.evaluation.workers import (
     cached_tagger,
     work,
 )
-from wintrain.training.run import train
 
 import conftest
 
@@ -29,13 +27,7 @@ TEXTS = [f"{p} visited {q}. Yesterday {q} saw {p}!" for p in conftest.PEOPLE for
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("ner")
-    conftest.write_conll(folder / "train.txt", conftest.tiny_sentences(80, 0))
-    (folder / "ner.yaml").write_text(
-        "seed: 3\ndata: {train: train.txt, dev: train.txt}\nembeddings: {dim: 8}\n"
-        "model: {window_size: 3, hidden: [16]}\noptimizer: {lr: 0.02}\ntrain: {epochs: 3, batch_size: 16}\n",
-        encoding="utf-8")
-    train(load_config(folder / "ner.yaml"), folder / "run")
-    return folder / "run" / "best.npz"
+    return conftest.tiny_ner_checkpoint(folder, epochs=3)
 
 
 def tag_with(executor, output: OutputSpec, files: list[Path] | None = None, out_dir: Path | None = None) -> str:
