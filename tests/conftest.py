@@ -155,6 +155,32 @@ def tagging_model(activation: str, hidden: list[int], chars: bool,
     return encoder, WindowClassifier(spec, tables, np.random.default_rng(3), np.float32, cnn)
 
 
+def decoding_problem(rng: np.random.Generator, trial: int) -> tuple:
+    """A random corpus to decode: (scores, starts, transitions, initial, final).
+
+    Up to 40 sentences of 0-8 words and 1-5 tags; every third trial has small integer scores (many ties, the
+    first best must win), others float32 or float64 scores; odd trials forbid some moves, starts and ends,
+    so that some sentences have no allowed path at all.
+    """
+    n_tags = int(rng.integers(1, 6))
+    lengths = rng.integers(0, 9, int(rng.integers(0, 40)))
+    starts = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    n = int(starts[-1])
+    if trial % 3 == 0:
+        scores = rng.integers(-2, 3, (n, n_tags)).astype(np.float32)
+        transitions = rng.integers(-1, 2, (n_tags, n_tags)).astype(np.float32)
+    else:
+        scores = rng.normal(size=(n, n_tags)).astype(np.float32 if trial % 3 == 1 else np.float64)
+        transitions = rng.normal(size=(n_tags, n_tags))
+    initial = rng.normal(size=n_tags).astype(transitions.dtype)
+    final = None
+    if trial % 2:
+        transitions[rng.random((n_tags, n_tags)) < 0.4] = -np.inf
+        initial[rng.random(n_tags) < 0.3] = -np.inf
+        final = np.where(rng.random(n_tags) < 0.3, -np.inf, 0.0)
+    return scores, starts, transitions, initial, final
+
+
 def padded_reference(scores, starts, transitions, initial, final=None) -> np.ndarray:
     """The padded Viterbi of nn.sll, one sentence at a time."""
     path = np.zeros(len(scores), dtype=np.int64)

@@ -95,35 +95,6 @@ def test_an_empty_text_has_no_scores():
 
 
 # --------------------------------------------------------------------------- decoding
-@pytest.mark.parametrize("few", [0, 3, 10_000])
-def test_flat_viterbi_equals_the_padded_one_with_ties_forbidden_moves_and_mixed_dtypes(monkeypatch, few):
-    monkeypatch.setattr(decode_module, "FEW_SENTENCES", few)  # both ways of taking a step
-    rng = np.random.default_rng(few)
-    checked = 0
-    for trial in range(150):
-        n_tags = int(rng.integers(1, 6))
-        lengths = rng.integers(0, 9, int(rng.integers(0, 40)))
-        starts = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-        n = int(starts[-1])
-        kind = trial % 3
-        if kind == 0:  # small integers: many ties, the first best must win
-            scores = rng.integers(-2, 3, (n, n_tags)).astype(np.float32)
-            transitions = rng.integers(-1, 2, (n_tags, n_tags)).astype(np.float32)
-        else:
-            scores = rng.normal(size=(n, n_tags)).astype(np.float32 if kind == 1 else np.float64)
-            transitions = rng.normal(size=(n_tags, n_tags))
-        initial = rng.normal(size=n_tags).astype(transitions.dtype)
-        final = None
-        if trial % 2:  # forbidden moves, starts and ends; some sentences have no allowed path at all
-            transitions[rng.random((n_tags, n_tags)) < 0.4] = -np.inf
-            initial[rng.random(n_tags) < 0.3] = -np.inf
-            final = np.where(rng.random(n_tags) < 0.3, -np.inf, 0.0)
-        got = flat_decode_corpus(scores, starts, transitions, initial, final)
-        np.testing.assert_array_equal(got, padded_reference(scores, starts, transitions, initial, final))
-        checked += n
-    assert checked > 1000
-
-
 def test_decoding_in_chunks_gives_the_same_paths(monkeypatch):
     rng = np.random.default_rng(9)
     lengths = rng.integers(0, 12, 80)

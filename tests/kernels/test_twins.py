@@ -32,7 +32,7 @@ from wintrain.nn.model import FeatureTable, ModelSpec, WindowClassifier, predict
 from wintrain.nn.sll import SentenceLoss
 from wintrain.training.optimizers import OPTIMIZERS, SGD, Adagrad, Adam, AdamW, RMSprop, SparseAdam
 
-from conftest import random_sentences, tagging_model
+from conftest import decoding_problem, random_sentences, tagging_model
 
 Check = Callable[[Any, Any, np.random.Generator, Path], None]
 CASES: dict[Any, Check] = {}
@@ -236,29 +236,20 @@ def check_inference(fast: Any, textbook: Any, rng: np.random.Generator, tmp: Pat
 @case(decode_corpus)
 def check_decode(fast: Any, textbook: Any, rng: np.random.Generator, tmp: Path) -> None:
     checked = 0
-    for trial in range(120):
-        n_tags = int(rng.integers(1, 6))
-        lengths = rng.integers(0, 9, int(rng.integers(0, 40)))
-        starts = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-        n = int(starts[-1])
-        if trial % 3 == 0:  # small integers: many ties, the first best must win
-            scores = rng.integers(-2, 3, (n, n_tags)).astype(np.float32)
-            transitions = rng.integers(-1, 2, (n_tags, n_tags)).astype(np.float32)
-        else:
-            scores = rng.normal(size=(n, n_tags)).astype(np.float32 if trial % 3 == 1 else np.float64)
-            transitions = rng.normal(size=(n_tags, n_tags))
-        initial = rng.normal(size=n_tags).astype(transitions.dtype)
-        final = None
-        if trial % 2:  # forbidden moves, starts and ends; some sentences have no allowed path at all
-            transitions[rng.random((n_tags, n_tags)) < 0.4] = -np.inf
-            initial[rng.random(n_tags) < 0.3] = -np.inf
-            final = np.where(rng.random(n_tags) < 0.3, -np.inf, 0.0)
-        if trial % 10 == 9 and n:
-            scores[int(rng.integers(n)), 0] = np.nan
-        np.testing.assert_array_equal(fast(scores, starts, transitions, initial, final),
-                                      textbook(scores, starts, transitions, initial, final))
-        checked += n
-    assert checked > 1000
+    few_sentences = wintrain.kernels.decode.FEW_SENTENCES
+    try:
+        for trial in range(180):
+            wintrain.kernels.decode.FEW_SENTENCES = (0, 3, 10_000)[trial // 6 % 3]  # both ways of taking a step
+            scores, starts, transitions, initial, final = decoding_problem(rng, trial)
+            n = len(scores)
+            if trial % 10 == 9 and n:
+                scores[int(rng.integers(n)), 0] = np.nan
+            np.testing.assert_array_equal(fast(scores, starts, transitions, initial, final),
+                                          textbook(scores, starts, transitions, initial, final))
+            checked += n
+    finally:
+        wintrain.kernels.decode.FEW_SENTENCES = few_sentences
+    assert checked > 2000
 
 
 # --------------------------------------------------------------------------- optimizers
