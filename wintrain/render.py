@@ -59,7 +59,7 @@ def ensemble_of(members: int) -> str:
 def dev_columns(record: dict[str, Any]) -> list[tuple[str, str]]:
     if "dev_tokens_f1" in record:
         keys = [("dev tokens F1", "dev_tokens_f1"), ("dev sentences F1", "dev_sentences_f1"),
-                ("dev multiword F1", "dev_multiword_f1"), ("dev acc", "dev_accuracy")]
+                ("dev multiword labels F1", "dev_multiword_f1"), ("dev acc", "dev_accuracy")]
     elif "dev_f1" in record:
         keys = [("dev P", "dev_precision"), ("dev R", "dev_recall"), ("dev F1", "dev_f1"), ("dev acc", "dev_accuracy")]
     elif "dev_accuracy" in record:
@@ -125,7 +125,9 @@ def summary_lines(event: RunDone, records: list[dict[str, Any]] | None = None) -
                          f"accuracy = {percent(test['accuracy'])}")
         elif "segmentation" in test:
             lines.append(f"test (best epoch): tokens F1 = {percent(test['tokens']['f1'])}, sentences F1 = "
-                         f"{percent(test['sentences']['f1'])}, multiword F1 = {percent(test['multiword']['f1'])}")
+                         f"{percent(test['sentences']['f1'])}, multiword labels F1 = "
+                         f"{percent(test['multiword']['f1'])} (the model's labels alone; wintrain eval scores the "
+                         "words as the shared task does)")
         else:
             lines.append(f"test (best epoch): accuracy = {percent(test['accuracy'])}")
     if s.get("advice"):

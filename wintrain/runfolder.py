@@ -60,7 +60,7 @@ METRICS_COLUMNS = {
     "dev_macro_f1": "macro-averaged per-tag F1 on dev (flat tag sets)",
     "dev_tokens_f1": "token F1 on dev (tokenizers: tokens with the gold character span)",
     "dev_sentences_f1": "sentence F1 on dev (tokenizers)",
-    "dev_multiword_f1": "multiword-token F1 on dev (tokenizers)",
+    "dev_multiword_f1": "F1 of the multiword tokens the model labels, on dev (tokenizers; before the lexicon)",
     "dev_score": "the number that picks the best epoch: dev_f1 for chunk tag sets, else dev_accuracy",
     "train_score": "the same score on a fixed sample of training sentences (train.diagnostics)",
     "diagnostics": "per hidden layer (layers.NAME: activation, pre_mean, pre_std, act_mean, act_std, saturated, "

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from wintrain.config import load_config
+from wintrain.data.check import check_data, report_rows
 from wintrain.data.reader import conll_from_text
 from wintrain.data.tokenize import Token
 from wintrain.evaluation.raw_text import evaluate_command, gold_texts
@@ -69,6 +70,18 @@ def test_the_tokenizer_learns_tokens_sentences_and_multiword_tokens(french):
     assert "".join(p.text for p in pieces) == "".join(text.split())  # every non-space character, once
     words = {p.text: p.words for p in pieces}
     assert words["du"] == ("de", "le") and words["au"] == ("à", "le")  # learned from train, case kept
+
+
+def test_check_counts_a_tokenizers_paragraphs_and_characters(french):
+    report = check_data(load_config(french["folder"] / "tokenizer.yaml"))
+    rows = dict(report_rows(report))
+    train = report.splits["train"]
+    text = "".join(line[len("# text = "):] for line in (french["folder"] / "train.conllu").read_text().splitlines()
+                   if line.startswith("# text = "))
+    assert train.forms == len(set(text) | {" "}) and train.tokens >= len(text)
+    counts = f"{train.sentences:,} paragraphs, {train.tokens:,} characters, {train.forms:,} distinct characters"
+    assert counts in rows["train"]
+    assert "train paragraph length" in rows and "sentences" not in rows["train"]
 
 
 def test_text_in_a_script_never_seen_is_still_tokenized(french):

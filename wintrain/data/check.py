@@ -120,6 +120,8 @@ class DataReport:
             (in train more entities start with I- than with B-), ``iob2`` (other chunk
             tags) or ``flat`` (no chunk tags, e.g. POS).
         lowercase: whether word forms are lowercased.
+        task: ``tag`` or ``tokenize``; a tokenizer's corpus is paragraphs of characters, and
+            :func:`report_rows` names its counts so.
         vectors_path: the vectors file, or None (random vectors).
         vectors_found: word forms of all splits that have a pretrained vector (None
             without vectors).
@@ -133,6 +135,7 @@ class DataReport:
     tags_from: str
     scheme: str
     lowercase: bool
+    task: str
     vectors_path: str | None
     vectors_found: int | None
     seconds: float
@@ -238,6 +241,7 @@ def check_data(config: Config) -> DataReport:
         tags_from=tags_from,
         scheme=scheme,
         lowercase=data.lowercase,
+        task=config.task,
         vectors_path=None if vectors_path is None else str(vectors_path),
         vectors_found=None if vector_words is None else len(vector_words),
         seconds=time.perf_counter() - started,
@@ -350,6 +354,10 @@ def report_rows(report: DataReport) -> list[tuple[str, str]]:
     ``report.warnings`` separately.
     """
     forms = "lowercased word forms" if report.lowercase else "word forms"
+    sentences, tokens, sentence = "sentences", "tokens", "sentence"
+    if report.task == "tokenize":  # each unit is a character; a "sentence" is a paragraph of the raw text
+        forms = "distinct lowercased characters" if report.lowercase else "distinct characters"
+        sentences, tokens, sentence = "paragraphs", "characters", "paragraph"
     rows = [
         ("tags", f"{len(report.tags)} from {report.tags_from}: {listed(report.tags, limit=40)}"),
         ("tag scheme", report.scheme),
@@ -360,10 +368,10 @@ def report_rows(report: DataReport) -> list[tuple[str, str]]:
         rows.append(("vectors", f"{report.vectors_path}: {report.vectors_found:,} {forms} found"))
     for split in report.splits.values():
         name, lengths = split.name, split.lengths
-        counts = f"{split.sentences:,} sentences, {split.tokens:,} tokens, {split.forms:,} {forms}"
+        counts = f"{split.sentences:,} {sentences}, {split.tokens:,} {tokens}, {split.forms:,} {forms}"
         rows.append((name, f"{split.path}: {counts}"))
         rows.append((
-            f"{name} sentence length",
+            f"{name} {sentence} length",
             f"min {lengths.min} · median {lengths.median:g} · mean {lengths.mean:.1f} · "
             f"p95 {lengths.p95:g} · max {lengths.max}",
         ))
@@ -372,15 +380,15 @@ def report_rows(report: DataReport) -> list[tuple[str, str]]:
         if split.oov_vectors_tokens is not None:
             rows.append((
                 f"{name} without vector",
-                f"{_percent(split.oov_vectors_tokens)} of tokens, {_percent(split.oov_vectors_forms)} of forms",
+                f"{_percent(split.oov_vectors_tokens)} of {tokens}, {_percent(split.oov_vectors_forms)} of forms",
             ))
         if split.oov_train_tokens is not None:
             rows.append((
                 f"{name} unseen in train",
-                f"{_percent(split.oov_train_tokens)} of tokens, {_percent(split.oov_train_forms)} of forms",
+                f"{_percent(split.oov_train_tokens)} of {tokens}, {_percent(split.oov_train_forms)} of forms",
             ))
         if split.overlap_with_train is not None:
             share = split.overlap_with_train / split.sentences if split.sentences else 0.0
-            rows.append((f"{name} sentences in train", f"{split.overlap_with_train:,} ({_percent(share)})"))
+            rows.append((f"{name} {sentences} in train", f"{split.overlap_with_train:,} ({_percent(share)})"))
     rows.append(("checked in", f"{report.seconds:.2f} s"))
     return rows
