@@ -82,6 +82,7 @@ def test_check_counts_a_tokenizers_paragraphs_and_characters(french):
     counts = f"{train.sentences:,} paragraphs, {train.tokens:,} characters, {train.forms:,} distinct characters"
     assert counts in rows["train"]
     assert "train paragraph length" in rows and "sentences" not in rows["train"]
+    assert rows["dev unseen in train"].endswith("of distinct characters")
 
 
 def test_text_in_a_script_never_seen_is_still_tokenized(french):

@@ -329,7 +329,8 @@ def _split_warnings(config: Config, split: SplitStats) -> list[str]:
         )
     if split.oov_train_forms is not None and split.oov_train_forms > FOREIGN_FORMS:
         warnings.append(
-            f"{split.path}: {100 * split.oov_train_forms:.0f}% of its word forms never occur in train; is it the "
+            f"{split.path}: {100 * split.oov_train_forms:.0f}% of its "
+            f"{'distinct characters' if config.task == 'tokenize' else 'word forms'} never occur in train; is it the "
             "same language and kind of text as the training data? (scores on it say little about the model)"
         )
     if split.overlap_with_train and split.overlap_with_train > HIGH_OVERLAP * split.sentences:
@@ -354,10 +355,10 @@ def report_rows(report: DataReport) -> list[tuple[str, str]]:
     ``report.warnings`` separately.
     """
     forms = "lowercased word forms" if report.lowercase else "word forms"
-    sentences, tokens, sentence = "sentences", "tokens", "sentence"
+    sentences, tokens, sentence, kinds = "sentences", "tokens", "sentence", "forms"
     if report.task == "tokenize":  # each unit is a character; a "sentence" is a paragraph of the raw text
         forms = "distinct lowercased characters" if report.lowercase else "distinct characters"
-        sentences, tokens, sentence = "paragraphs", "characters", "paragraph"
+        sentences, tokens, sentence, kinds = "paragraphs", "characters", "paragraph", "distinct characters"
     rows = [
         ("tags", f"{len(report.tags)} from {report.tags_from}: {listed(report.tags, limit=40)}"),
         ("tag scheme", report.scheme),
@@ -380,12 +381,12 @@ def report_rows(report: DataReport) -> list[tuple[str, str]]:
         if split.oov_vectors_tokens is not None:
             rows.append((
                 f"{name} without vector",
-                f"{_percent(split.oov_vectors_tokens)} of {tokens}, {_percent(split.oov_vectors_forms)} of forms",
+                f"{_percent(split.oov_vectors_tokens)} of {tokens}, {_percent(split.oov_vectors_forms)} of {kinds}",
             ))
         if split.oov_train_tokens is not None:
             rows.append((
                 f"{name} unseen in train",
-                f"{_percent(split.oov_train_tokens)} of {tokens}, {_percent(split.oov_train_forms)} of forms",
+                f"{_percent(split.oov_train_tokens)} of {tokens}, {_percent(split.oov_train_forms)} of {kinds}",
             ))
         if split.overlap_with_train is not None:
             share = split.overlap_with_train / split.sentences if split.sentences else 0.0
