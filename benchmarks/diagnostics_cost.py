@@ -29,6 +29,9 @@ import _common
 
 CONFIGS = {"quickstart": _common.ROOT / "configs" / "quickstart.yaml",
            "conll2003": _common.ROOT / "configs" / "conll2003.yaml"}
+CONLL = _common.SHARED / "data" / "conll2003"
+DATA = {"conll2003": [*(f"data.{split}={CONLL / f'{split}.txt'}" for split in ("train", "dev", "test")),
+                      f"embeddings.path={_common.SHARED / 'data' / 'glove' / 'glove.6B.50d.conll2003.txt'}"]}
 TARGET = 0.03
 
 
@@ -76,7 +79,7 @@ def measure(name: str, epochs: int) -> float:
         runs = {}
         for switch in ("on", "off"):
             overrides = [f"train.epochs={epochs}", f"train.diagnostics={str(switch == 'on').lower()}",
-                         "train.patience=null"]
+                         "train.patience=null", *DATA.get(name, [])]
             config = load_config(CONFIGS[name], overrides)
             runs[switch] = run(config, Path(folder) / switch)
         seconds: dict[str, list[float]] = {"on": [], "off": []}

@@ -30,7 +30,8 @@ texts makes, keeps caches and BLAS threads warm (about 10% faster than a call af
 Medians of ``--rounds`` samples.  Afterwards every child times the stages of a call (encode /
 scores / decode / tag strings) with its package's own functions, also interleaved.
 
-``--baseline DIR`` adds children that import ``wintrain`` from another checkout (e.g.
+``--baseline DIR`` adds children that import ``wintrain`` from another checkout (which then also trains the
+models, so that both read the checkpoints; e.g.
 ``git archive HEAD wintrain | tar -x -C /tmp/base``) and checks that both give the same tags.
 
 Targets (issue #13): greedy with the reference model ≥ 1.0 M tokens/s on 2 cores, ≥ 0.3 M with
@@ -241,11 +242,16 @@ class Child:
 
 
 def train_model(kind: str, folder: Path) -> Path:
-    """Train one model of issue #13 with the CLI (one BLAS thread, as ``wintrain train`` uses)."""
+    """Train one model of issue #13 with the CLI (one BLAS thread, as ``wintrain train`` uses); with
+    ``--baseline``, the baseline's CLI trains it, as a newer package still reads an older checkpoint."""
     settings = [f"data.train={(ARGS.conll / 'train.txt').resolve()}", f"data.dev={(ARGS.conll / 'dev.txt').resolve()}",
                 "data.test=null", f"embeddings.path={ARGS.vectors.resolve()}", f"train.epochs={ARGS.epochs}",
                 *COMMON_SETTINGS, *MODEL_SETTINGS[kind]]
-    command = [sys.executable, "-m", "wintrain", "train", str(ARGS.config), "--out", str(folder / kind), "--force"]
+    command = [sys.executable, "-m", "wintrain"]
+    if ARGS.baseline is not None:  # the older package trains: its checkpoints are ones both packages read
+        command = [sys.executable, "-c", "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); "
+                   "runpy.run_module('wintrain', run_name='__main__', alter_sys=True)", str(ARGS.baseline.resolve())]
+    command += ["train", str(ARGS.config), "--out", str(folder / kind), "--force"]
     for setting in settings:
         command += ["--set", setting]
     started = time.perf_counter()
