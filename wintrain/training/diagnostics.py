@@ -27,7 +27,9 @@ Thresholds (chosen so that the shipped configs trigger none):
 * saturated: derivative below 0.01 on more than half of a layer's (input, unit) pairs;
 * dead: a quarter or more of a layer's units never active on the 1,024 sample windows;
 * update/weight ratio of a weight matrix (or the transitions) above 0.1 on any of the 8 measured
-  steps of the epoch (learning rate too high), or below 1e-5 in their median (too low);
+  steps of the epoch (learning rate too high), or below 1e-5 in their median (too low); a parameter
+  that starts at zero (the transitions) is judged from the second epoch on, as its first updates are
+  large next to its own small norm (``from_zero`` in the epoch's diagnostics);
 * activations with a standard deviation below 0.01 (at initialisation, and after each epoch);
 * overfitting: training score minus dev score above 0.05 (5 points), larger than at each of the two
   epochs before, while dev is below its best; the training score is measured on about 4,000 tokens of
@@ -106,6 +108,9 @@ class Diagnostics:
         self.corpus = corpus.subset(chosen)
         self.encoded = train.subset(chosen)
         self.params = [param for network in prepared.model.networks for param in watched(network)]
+        # a parameter that starts at zero (the transitions) moves by a lot next to its own small norm while it
+        # grows: its ratio is not judged in the first epoch measured
+        self.from_zero = {param.name for param in self.params if not param.value.any()}
 
     def probing(self, step: int, steps: int) -> bool:
         """Whether step ``step`` (0-based) of an epoch of ``steps`` is one whose update is measured: the
@@ -160,7 +165,9 @@ class Diagnostics:
                 "update_ratio": float(np.median(ratios)) if ratios else None,
                 "update_ratio_max": float(np.max(ratios)) if ratios else None,
                 "matrix": param.decay,  # a weight matrix or the transitions (not an embedding table)
+                "from_zero": param.name in self.from_zero,
             }
+        self.from_zero = set()
         return main_score(result.metrics)[1], {"layers": layers, "params": params}
 
 
@@ -240,8 +247,8 @@ def advise(epoch: int, diagnostics: dict[str, Any], scores: list[tuple[float, fl
     lr = config.optimizer.lr
     for name, param in diagnostics.get("params", {}).items():
         ratio, largest = param.get("update_ratio"), param.get("update_ratio_max")
-        if ratio is None or largest is None or not param.get("matrix"):  # embedding rows move by their own rules
-            continue
+        if ratio is None or largest is None or not param.get("matrix") or param.get("from_zero"):
+            continue  # embedding rows move by their own rules; a parameter growing from zero is not judged yet
         if largest > UPDATE_RATIO_HIGH:
             found.append(Advice(epoch, "update_high", name,
                                 f"update/weight ratio {largest:.2g} for {name}: optimizer.lr ({lr:g}) is too high "
