@@ -52,15 +52,15 @@ class Run:
             trainer.diagnostics = Diagnostics(prepared, prepared.config.seed)
 
     def save(self, name: str, resumable: bool) -> None:
-        p, state = self.prepared, self.trainer.state
+        prepared, state = self.prepared, self.trainer.state
         if resumable:
-            state.shuffle_rng = dict(p.shuffle_rng.bit_generator.state)
-            state.model_rng = dict(p.model_rng.bit_generator.state)
+            state.shuffle_rng = dict(prepared.shuffle_rng.bit_generator.state)
+            state.model_rng = dict(prepared.model_rng.bit_generator.state)
         save_checkpoint(
-            self.folder.path / name, p.config, p.encoder, p.scheme, p.model,
-            optimizer_arrays=p.optimizer.state_arrays() if resumable else None,
+            self.folder.path / name, prepared.config, prepared.encoder, prepared.scheme, prepared.model,
+            optimizer_arrays=prepared.optimizer.state_arrays() if resumable else None,
             trainer_arrays=state.to_arrays() if resumable else None,
-            lexicon=p.lexicon,
+            lexicon=prepared.lexicon,
         )
 
     def save_last(self) -> None:
@@ -99,16 +99,16 @@ class Run:
             self.folder.release()
 
     def _events(self) -> Iterator[Event]:
-        p, trainer, state = self.prepared, self.trainer, self.trainer.state
-        config, datasets = p.config, p.datasets
-        epochs, steps = config.train.epochs, p.steps_per_epoch
+        prepared, trainer, state = self.prepared, self.trainer, self.trainer.state
+        config, datasets = prepared.config, prepared.datasets
+        epochs, steps = config.train.epochs, prepared.steps_per_epoch
         resumed_at = (state.epoch, state.step) if state.global_step else None
         if resumed_at:
             self.last_saved, self.best_saved = resumed_at, state.best_epoch
         yield RunStarted(
             self.folder.path, config, len(datasets["train"]), len(datasets.get("dev", ())),
-            len(datasets.get("test", ())), len(p.encoder.vocab), list(p.encoder.tagset.tags),
-            p.model.count_parameters(), p.coverage, epochs, steps, p.load_seconds, resumed_at,
+            len(datasets.get("test", ())), len(prepared.encoder.vocab), list(prepared.encoder.tagset.tags),
+            prepared.model.count_parameters(), prepared.coverage, epochs, steps, prepared.load_seconds, resumed_at,
         )
         progress_every = max(1, steps // 50)
         patience = config.train.patience
@@ -117,7 +117,7 @@ class Run:
         stopped_early = patience is not None and state.epochs_without_improvement >= patience
         while state.epoch < epochs and not stopped_early:
             epoch = state.epoch + 1
-            lr = p.schedule.lr(epoch - 1, state.global_step, state.history)
+            lr = prepared.schedule.lr(epoch - 1, state.global_step, state.history)
             yield EpochStarted(epoch, epochs, steps, lr, state.step)
             started = time.perf_counter()
             last: StepDone | None = None
@@ -147,17 +147,17 @@ class Run:
                      seconds: float) -> tuple[MetricsRow, bool, list[str]]:
         """Score dev, measure the diagnostics, update best/patience, write the metrics row and checkpoints.
         Returns the metrics.jsonl row, whether this epoch is the best so far and the new advice."""
-        p, state, config = self.prepared, self.trainer.state, self.prepared.config
+        prepared, state, config = self.prepared, self.trainer.state, self.prepared.config
         record: MetricsRow = {
             "epoch": epoch,
-            "lr": last.lr if last else p.schedule.lr(epoch - 1, state.global_step, state.history),
+            "lr": last.lr if last else prepared.schedule.lr(epoch - 1, state.global_step, state.history),
             "train_loss": state.epoch_loss_sum / max(1, state.epoch_examples),
             "epoch_seconds": seconds,
-            "tokens_per_second": len(p.datasets["train"]) / seconds if seconds > 0 else 0.0,
+            "tokens_per_second": len(prepared.datasets["train"]) / seconds if seconds > 0 else 0.0,
             "skipped_batches": state.skipped_batches,
         }
         dev_metrics: dict[str, Any] = {}
-        if "dev" in p.datasets:
+        if "dev" in prepared.datasets:
             dev_metrics = self.trainer.evaluate("dev")
             _, score = main_score(dev_metrics)
             record.update(dev_columns(dev_metrics, score))
@@ -197,8 +197,8 @@ class Run:
         return [item.message for item in new]
 
     def finish(self, stopped_early: bool) -> dict[str, Any]:
-        p, state, config = self.prepared, self.trainer.state, self.prepared.config
-        has_dev = "dev" in p.datasets
+        prepared, state, config = self.prepared, self.trainer.state, self.prepared.config
+        has_dev = "dev" in prepared.datasets
         summary: dict[str, Any] = {
             "best_epoch": state.best_epoch,
             "best_dev_score": state.best_score if has_dev else None,
@@ -211,11 +211,11 @@ class Run:
             "wintrain_version": __version__,
             "numpy_version": np.__version__,
             "seed": config.seed,
-            "tag_scheme": {"data": p.scheme.data, "model": p.scheme.model},
+            "tag_scheme": {"data": prepared.scheme.data, "model": prepared.scheme.model},
             "advice": state.advice,
         }
-        if "test" in p.datasets:
-            restore_parameters(self.folder.best, p.model)  # training is over: score the best epoch
+        if "test" in prepared.datasets:
+            restore_parameters(self.folder.best, prepared.model)  # training is over: score the best epoch
             summary["test"] = self.trainer.evaluate("test", averaged=False)  # best.npz is averaged already
         self.folder.write_summary(summary)
         return summary
