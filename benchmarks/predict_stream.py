@@ -204,7 +204,11 @@ if __name__ == "__main__":
 def parallel_capacity() -> float:
     """How much two processes get done against one right now: a pure-Python CPU task alone, then two at
     once in two processes (2.0 on two idle cores; less when other work holds a core)."""
-    result = subprocess.run([sys.executable, "-c", _BURN], capture_output=True, text=True, check=True, cwd=CHILD_CWD)
+    with tempfile.TemporaryDirectory(prefix="wintrain-burn-") as folder:
+        script = Path(folder) / "burn.py"  # a file, not -c: spawned workers import burn() from the main module
+        script.write_text(_BURN, encoding="utf-8")
+        result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True,
+                                cwd=CHILD_CWD, timeout=300)
     return float(result.stdout.strip())
 
 
