@@ -18,7 +18,10 @@ ACTIVATIONS: Registry[Activation] = Registry("activation")
 
 class Activation(Layer):
     """Base class; subclasses define ``forward`` and ``backward``.  ``name`` (e.g. ``hidden1.prelu``)
-    prefixes the names of an activation's own parameters."""
+    prefixes the names of an activation's own parameters; ``kind`` is its registry name (``prelu``) and
+    ``group`` the hidden layer it follows (``hidden1``), both set by the network that holds it."""
+
+    kind: str = ""
 
     def __init__(self, size: int, dtype: np.dtype, name: str = "act") -> None:
         self.size = size

@@ -96,12 +96,11 @@ def _layer_node(layer: Layer, batch: int | str, units: int) -> Node:
         return Node(f"affine {layer.name}", "Affine", (batch, n_out), layer.weight.size + layer.bias.size, product,
                     backward, layer, kernel)
     if isinstance(layer, Dropout):
-        where = layer.name.removeprefix("dropout.")
-        name = "dropout (input)" if where == "input" else f"dropout {where}"
+        name = "dropout (input)" if layer.group == "input" else f"dropout {layer.group}"
         return Node(name, "Dropout", (batch, units), 0, 0, 0, layer, kernel)
     params = sum(p.size for p in layer.parameters())
     kind = type(layer).__name__
-    hidden = layer.name.split(".")[0] if isinstance(layer, Activation) else layer.name
+    hidden = layer.group if isinstance(layer, Activation) else layer.name
     return Node(f"{kind.lower()} {hidden}", kind, (batch, units), params, 0, 0, layer, kernel)
 
 

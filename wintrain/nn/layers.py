@@ -65,9 +65,12 @@ class Layer:
 
     Inputs and outputs are arrays for most nodes (ids for lookups, a list of id arrays for the
     window, a float for a loss), so the base class leaves their types open.  ``name`` is how the
-    node is shown (``hidden1``, ``hidden1.tanh``); parameter names start with it."""
+    node is shown (``hidden1``, ``hidden1.tanh``); parameter names start with it.  ``group`` is the hidden
+    layer a nonlinearity or dropout node belongs to (``hidden1``; ``input`` for the dropout of the window),
+    empty for the others."""
 
     name: str = ""
+    group: str = ""
     cache: Any = None
 
     def parameters(self) -> list[Parameter]:
@@ -235,8 +238,9 @@ class Dropout(Layer):
     """Inverted dropout: in training keep each unit with probability 1 − p and scale by 1/(1 − p),
     so evaluation (no dropout) needs no rescaling.  x: (B, n) → (B, n)."""
 
-    def __init__(self, p: float, rng: np.random.Generator, name: str = "dropout") -> None:
+    def __init__(self, p: float, rng: np.random.Generator, name: str = "dropout", group: str = "") -> None:
         self.name = name
+        self.group = group
         self.p = p
         self.rng = rng
 

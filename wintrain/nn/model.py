@@ -110,17 +110,19 @@ class WindowClassifier:
 
         self.layers: list[Layer] = [concat]
         if spec.dropout:
-            self.layers.append(Dropout(spec.dropout, rng, "dropout.input"))
+            self.layers.append(Dropout(spec.dropout, rng, "dropout.input", group="input"))
         n_in = concat.output_dim
         for depth, n_out in enumerate(spec.hidden, start=1):
             self.layers.append(Affine(f"hidden{depth}", weight_init((n_in, n_out), rng, self.dtype),
                                       bias_init((n_out,), rng, self.dtype)))
-            self.layers.append(ACTIVATIONS.build(
+            activation = ACTIVATIONS.build(
                 spec.activation, spec.activation_params, "model.activation",
                 size=n_out, dtype=self.dtype, name=f"hidden{depth}.{spec.activation}",
-            ))
+            )
+            activation.group, activation.kind = f"hidden{depth}", spec.activation
+            self.layers.append(activation)
             if spec.dropout:
-                self.layers.append(Dropout(spec.dropout, rng, f"dropout.hidden{depth}"))
+                self.layers.append(Dropout(spec.dropout, rng, f"dropout.hidden{depth}", group=f"hidden{depth}"))
             n_in = n_out
         self.layers.append(Affine("output", weight_init((n_in, spec.n_classes), rng, self.dtype),
                                   bias_init((spec.n_classes,), rng, self.dtype)))

@@ -184,7 +184,7 @@ def layer_statistics(network: WindowClassifier, features: list[Any]) -> dict[str
         if isinstance(layer, Affine):
             pre = out.copy()  # the nonlinearity after it may work in place
         elif isinstance(layer, Activation) and pre is not None:
-            name, _, kind = layer.name.partition(".")
+            name, kind = layer.group, layer.kind
             stats[name] = {
                 "activation": kind, "pre_mean": float(pre.mean()), "pre_std": float(pre.std()),
                 "act_mean": float(out.mean()), "act_std": float(out.std()),
