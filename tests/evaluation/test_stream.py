@@ -79,7 +79,7 @@ def expected(tagger: Tagger, texts: list[str], fmt: str, pretokenized: bool = Fa
     """The general path on the whole input at once: TaggedText objects and the format functions."""
     results = list(tagger.tag_texts(texts, pretokenized))
     return {"text": lambda: format_text(results), "conll": lambda: format_conll(results),
-            "json": lambda: format_json(results, tagger.scheme),
+            "json": lambda: format_json(results, tagger.span_scheme),
             "conllu": lambda: format_conllu(results, "misc")}[fmt]()
 
 

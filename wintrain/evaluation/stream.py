@@ -124,7 +124,7 @@ def tag_chunk(tagger: Tagger, job: ChunkJob, output: OutputSpec) -> ChunkOutput:
 def format_results(tagger: Tagger, results: Sequence[TaggedText], output: OutputSpec, tokens: int) -> ChunkOutput:
     """``results`` in the output format."""
     if output.output_format == "json":
-        return ChunkOutput(format_json(results, tagger.scheme), tokens)
+        return ChunkOutput(format_json(results, tagger.span_scheme), tokens)
     if output.output_format == "conll":
         return ChunkOutput(format_conll(results), tokens)
     if output.output_format == "conllu":

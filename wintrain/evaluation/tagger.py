@@ -178,7 +178,8 @@ class Tagger:
         self.decode = resolve_decode(decode or checkpoint.config.evaluation.decode, self.model.sentence_level,
                                      self.tag_scheme.chunks)
         self.max_sentence_tokens = max_sentence_tokens
-        self.scheme = self.tag_scheme.data if self.tag_scheme.chunks else None  # of the tags it returns: the data's
+        # the scheme of the tags it returns (the data's), for entity spans in JSON; None for flat tags (POS)
+        self.span_scheme = self.tag_scheme.data if self.tag_scheme.chunks else None
         self._model_lock = threading.Lock()
         self._tag_names = np.array(self.tags, dtype=object)  # data tag id → tag string, for one gather
         self._features = FeatureMemo(checkpoint.encoder)
@@ -284,7 +285,7 @@ class Tagger:
 
     def tag_batch(self, texts: Iterable[str], pretokenized: bool = False) -> list[dict[str, Any]]:
         """Many texts at once (faster than one by one): one dict per text."""
-        return [result.to_json(self.scheme) for result in self.tag_texts(texts, pretokenized)]
+        return [result.to_json(self.span_scheme) for result in self.tag_texts(texts, pretokenized)]
 
     def conllu_field(self, field: str | None, default: str | None = None) -> str:
         """The CoNLL-U field predictions go into: ``field``, else the one the model was trained on, else
