@@ -17,6 +17,7 @@ import pytest
 from wintrain.config import load_config
 from wintrain.data.check import check_data, report_rows
 from wintrain.data.reader import conll_from_text
+from wintrain.data.segmentation import LABEL_TAGS, tokenizer_corpus
 from wintrain.data.tokenize import Token
 from wintrain.evaluation.raw_text import evaluate_command, gold_texts
 from wintrain.evaluation.tagger import TaggedText, Tagger, format_conllu, format_text
@@ -170,6 +171,26 @@ def test_a_tokenizer_needs_text_or_space_after_to_learn_from(tmp_path):
                              str(tmp_path / "run")], capture_output=True, text=True)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "bare.conllu" in result.stderr and "# text" in result.stderr
+
+
+def test_a_label_only_dev_has_is_no_error(tmp_path):
+    # train never ends a sentence with a multiword token; dev does ("Il va au", au = à le)
+    train_text = sentences_of(SEQUOIA / "train.conllu.gz", 0, 60)
+    dev = ("# text = Il va au\n1\tIl\til\tPRON\t_\t_\t_\t_\t_\t_\n2\tva\taller\tVERB\t_\t_\t_\t_\t_\t_\n"
+           "3-4\tau\t_\t_\t_\t_\t_\t_\t_\t_\n3\tà\tà\tADP\t_\t_\t_\t_\t_\t_\n"
+           "4\tle\tle\tDET\t_\t_\t_\t_\t_\t_\n\n")
+    (tmp_path / "train.conllu").write_text(train_text, encoding="utf-8")
+    (tmp_path / "dev.conllu").write_text(dev, encoding="utf-8")
+    (tmp_path / "tok.yaml").write_text("task: tokenize\ndata: {train: train.conllu, dev: dev.conllu}\n"
+                                       "embeddings: {dim: 8}\nmodel: {window_size: 5, hidden: [16]}\n"
+                                       "train: {epochs: 1, batch_size: 256}\n")
+    assert "multiword_sentence_end" not in tokenizer_corpus(tmp_path / "train.conllu").tags
+    assert "multiword_sentence_end" in tokenizer_corpus(tmp_path / "dev.conllu").tags
+    config = load_config(tmp_path / "tok.yaml")
+    assert check_data(config).problems == []
+    summary = train(config, tmp_path / "run")
+    assert summary["dev"]["characters"] == len("Il va au")
+    assert set(Tokenizer.load(tmp_path / "run" / "best.npz").checkpoint.encoder.tagset.tags) == set(LABEL_TAGS)
 
 
 def test_a_tokenizer_learns_from_a_treebank_without_text_comments(tmp_path):

@@ -23,6 +23,7 @@ from wintrain.config import Config
 from wintrain.data.dataset import lookup_forms
 from wintrain.data.load import load_corpora, pretrained_vectors
 from wintrain.data.reader import Corpus
+from wintrain.data.segmentation import tokenizer_tagset
 from wintrain.data.tags import count_entity_starts, describe_scheme, tag_order
 from wintrain.errors import listed
 
@@ -210,8 +211,11 @@ def check_data(config: Config) -> DataReport:
     corpora = load_corpora(config)
     forms = {name: lookup_forms(corpus.tokens, data.lowercase, data.digits) for name, corpus in corpora.items()}
     train = corpora["train"]
-    tags_from = "data.tags" if data.tags else "train"
-    tags = list(data.tags) if data.tags else sorted(set(train.tags), key=tag_order)
+    if config.task == "tokenize":  # a tokenizer's labels are fixed: no file can hold one it does not know
+        tags_from, tags = "task: tokenize", list(tokenizer_tagset().tags)
+    else:
+        tags_from = "data.tags" if data.tags else "train"
+        tags = list(data.tags) if data.tags else sorted(set(train.tags), key=tag_order)
 
     vector_words = None
     vectors_path = config.embeddings.path

@@ -14,7 +14,7 @@ from wintrain.data.chars import CharVocab
 from wintrain.data.conllu import conllu_hint, looks_like_conllu, read_conllu
 from wintrain.data.dataset import Encoder, affix, lookup_forms, parse_affix_name
 from wintrain.data.reader import Corpus, conll_from_text, read_utf8
-from wintrain.data.segmentation import tokenizer_corpus
+from wintrain.data.segmentation import tokenizer_corpus, tokenizer_tagset
 from wintrain.data.tags import SEGMENTATION, TagScheme, resolve_scheme
 from wintrain.data.vectors import Vectors, load_vectors
 from wintrain.data.vocab import TagSet, Vocab
@@ -104,7 +104,9 @@ def make_encoder(config: Config, train: Corpus, scheme: TagScheme, vectors: Vect
     vocab = Vocab.build(lookup_forms(train.tokens, data.lowercase, data.digits))
     if vectors is not None:
         vocab = vocab.extended(vectors.words)
-    if data.tags:  # train is already in the model's scheme (to_model_tags); a given tag set follows it
+    if config.task == "tokenize":  # every label, also one this training file happens not to use
+        tagset = tokenizer_tagset()
+    elif data.tags:  # train is already in the model's scheme (to_model_tags); a given tag set follows it
         tagset = TagSet(scheme.model_tagset(data.tags))
     else:
         tagset = TagSet.from_tags(train.tags)

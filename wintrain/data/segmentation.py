@@ -21,9 +21,16 @@ import numpy as np
 
 from wintrain.data.reader import Corpus
 from wintrain.data.ud import Label, UDSentence, read_ud_file, tokenizer_texts, whitespace_mask
+from wintrain.data.vocab import TagSet
 
 LABEL_TAGS: tuple[str, ...] = tuple(label.name.lower() for label in Label)
 """The tag of each :class:`~wintrain.data.ud.Label` value: ``space``, ``inside``, ``token_end``, …"""
+
+
+def tokenizer_tagset() -> TagSet:
+    """The tag set of every tokenizer: all of :data:`LABEL_TAGS`, also a label its training file does not use
+    (a dev file may end a sentence inside a multiword token where train never does)."""
+    return TagSet.from_tags(LABEL_TAGS)
 
 
 def character_forms(text: str) -> list[str]:
