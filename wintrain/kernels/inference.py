@@ -15,7 +15,7 @@ computed with less work.
   pre-activation is ``z = b + W x = b + Σ_i W_i x_i``, where ``x_i`` is the input vector at window position
   ``i`` and ``W_i`` its block of W.  ``x_i`` depends only on the *symbol* there (the tuple of a character's
   feature ids), and a text holds few distinct symbols, so ``W_i x`` is computed once per symbol and
-  position and each window adds up ``w`` rows (:func:`folded_preactivations`; Collobert et al. 2011 do the
+  position and each window adds up ``w`` rows (:func:`folded_scores`; Collobert et al. 2011 do the
   same for words).  The sum is reordered, so these scores equal the textbook ones to float rounding
   (1e-5), not bit for bit; every other network's scores are the same bits.
 """
@@ -99,16 +99,21 @@ def foldable(network: WindowClassifier, max_rows: int) -> int | None:
 
 
 def folded_scores(network: WindowClassifier, features: list[Feature], first: int) -> np.ndarray:
-    """Logits (N, C): the first hidden layer's pre-activations folded (:func:`folded_preactivations`), then
-    the network's layers after it in inference mode, the output product in pieces (:func:`output_chunks`)."""
+    """Logits (N, C), FOLD_ROWS windows at a time (memory bounded by the block, not by N): the first hidden
+    layer's pre-activations folded (:func:`projected_symbols`, :func:`folded_preactivations`), then the
+    network's layers after it in inference mode, the output product in pieces (:func:`output_chunks`)."""
     affine = network.layers[first]
     assert isinstance(affine, Affine)
     *middle, output = network.layers[first + 1:]
     ids = [feature for feature in features if isinstance(feature, np.ndarray)]
-    hidden = folded_preactivations(network, ids, affine)
-    scores = np.empty((len(hidden), network.spec.n_classes), dtype=network.dtype)
-    for start in range(0, len(hidden), FOLD_ROWS):
-        h = hidden[start:start + FOLD_ROWS]
+    projected, rows = projected_symbols(network, ids, affine)
+    n, units = len(rows), projected.shape[1]
+    scores = np.empty((n, network.spec.n_classes), dtype=network.dtype)
+    total, part = np.empty((2, min(FOLD_ROWS, n), units), network.dtype)
+    for start in range(0, n, FOLD_ROWS):
+        stop = min(start + FOLD_ROWS, n)
+        h = folded_preactivations(projected, rows[start:stop], affine.bias.value, total[:stop - start],
+                                  part[:stop - start])
         for layer in middle:
             h = layer.forward(h, False)
         for first_row, last_row in output_chunks(len(h)):
@@ -116,11 +121,12 @@ def folded_scores(network: WindowClassifier, features: list[Feature], first: int
     return scores
 
 
-def folded_preactivations(network: WindowClassifier, ids: list[np.ndarray], affine: Affine) -> np.ndarray:
-    """(N, H) ``z = b + Σ_i W_i x_i`` of the N windows whose feature ids are ``ids`` (one (N, w) array per
-    feature; see the module docstring).  Each window position holds a *symbol*, the tuple of its feature
-    ids; the S distinct symbols of the windows are numbered, their input vectors ``X`` (S, D) looked up
-    once, and ``P_i = X W_i`` (S, H) computed for each position i; then each window adds up its w rows."""
+def projected_symbols(network: WindowClassifier, ids: list[np.ndarray], affine: Affine) -> tuple[np.ndarray,
+                                                                                                  np.ndarray]:
+    """The rows ``P`` (w·S, H) and, for each of the N windows whose feature ids are ``ids`` (one (N, w) array
+    per feature), the w rows of ``P`` it adds up (N, w).  Each window position holds a *symbol*, the tuple of
+    its feature ids; the S distinct symbols of the windows are numbered, their input vectors ``X`` (S, D)
+    looked up once, and ``P_i = X W_i`` (S, H) computed for each position i (rows i·S … i·S + S − 1)."""
     concat = network.concat
     tables = [node.table.value for node in concat.features if isinstance(node, Embedding)]
     sizes = [len(table) for table in tables]
@@ -145,24 +151,25 @@ def folded_preactivations(network: WindowClassifier, ids: list[np.ndarray], affi
         digits.append(rest % size)
         rest //= size
     x = np.concatenate([table[part] for table, part in zip(tables, reversed(digits))], axis=1)  # (S, D)
-    n, width = symbol_of.shape
-    count = len(symbols)
+    width, count = symbol_of.shape[1], len(symbols)
     weight = affine.weight.value.reshape(width, concat.width, -1)  # W_i: (D, H) for each position i
-    projected = np.empty((width * count, weight.shape[2]), network.dtype)  # row i·S + s: (X W_i)[s]
+    projected = np.empty((width * count, weight.shape[2]), network.dtype)
     for position in range(width):
         np.matmul(x, weight[position], out=projected[position * count:(position + 1) * count])
     symbol_of += (np.arange(width, dtype=np.int32) * count)[None, :]
-    hidden = np.empty((n, weight.shape[2]), network.dtype)
-    row = np.empty((FOLD_ROWS, weight.shape[2]), network.dtype)
-    for start in range(0, n, FOLD_ROWS):
-        stop = min(start + FOLD_ROWS, n)
-        total, part = hidden[start:stop], row[:stop - start]
-        np.take(projected, symbol_of[start:stop, 0], axis=0, out=total, mode="clip")
-        for position in range(1, width):
-            np.take(projected, symbol_of[start:stop, position], axis=0, out=part, mode="clip")
-            total += part
-        total += affine.bias.value
-    return hidden
+    return projected, symbol_of
+
+
+def folded_preactivations(projected: np.ndarray, rows: np.ndarray, bias: np.ndarray, total: np.ndarray,
+                          part: np.ndarray) -> np.ndarray:
+    """``total`` (B, H) ← ``z = b + Σ_i P[rows[:, i]]`` for B windows: the first hidden layer's
+    pre-activations from the rows of :func:`projected_symbols`; ``part`` (B, H) is scratch."""
+    np.take(projected, rows[:, 0], axis=0, out=total, mode="clip")
+    for position in range(1, rows.shape[1]):
+        np.take(projected, rows[:, position], axis=0, out=part, mode="clip")
+        total += part
+    total += bias
+    return total
 
 
 def output_chunks(rows: int) -> list[tuple[int, int]]:
