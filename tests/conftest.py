@@ -100,9 +100,11 @@ def shared_or_skip(*parts: str) -> Path:
     return path
 
 
-def train_whole_and_interrupted(config_file: Path, options: list[str], folder: Path) -> tuple[Path, Path]:
+def train_whole_and_interrupted(config_file: Path, options: list[str], folder: Path,
+                                cut_epoch: int = 2, cut_step: int = 3) -> tuple[Path, Path]:
     """Train ``config_file`` with ``options`` twice: once straight through (``folder/whole``) and
-    once stopped by SIGINT after step 3 of epoch 2, then resumed (``folder/cut``); the run folders."""
+    once stopped by SIGINT after step ``cut_step`` of epoch ``cut_epoch``, then resumed (``folder/cut``);
+    the run folders."""
     import signal
 
     from wintrain.config import load_config
@@ -114,7 +116,7 @@ def train_whole_and_interrupted(config_file: Path, options: list[str], folder: P
     events = []
     for event in run(load_config(config_file, options), folder / "cut", stop=stop):
         events.append(event)
-        if isinstance(event, StepDone) and event.epoch == 2 and event.step == 3:
+        if isinstance(event, StepDone) and event.epoch == cut_epoch and event.step == cut_step:
             stop(signal.SIGINT)
     assert isinstance(events[-1], RunInterrupted) and events[-1].step > 0
     assert isinstance(list(resume(folder / "cut"))[-1], RunDone)

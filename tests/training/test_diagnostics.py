@@ -141,6 +141,23 @@ def test_resume_with_diagnostics_is_bit_identical_diagnostics_included(tmp_path)
         assert all(np.array_equal(a[key], b[key]) for key in a.files if key.startswith(("model/", "optimizer/")))
 
 
+def test_a_resume_inside_the_first_epoch_keeps_the_advice_and_gives_each_once(tmp_path):
+    # tiny initial weights: advice before the first epoch (and the same kind again after it); the SLL
+    # transitions grow from zero in epoch 1 (not judged there)
+    options = ["train.epochs=2", "model.hidden=[20]", "train.batch_size=1024", "loss.name=sll",
+               "model.init={name: uniform, r: 0.00001}"]
+    whole, cut = train_whole_and_interrupted(SYNTHETIC, options, tmp_path, cut_epoch=1, cut_step=1)
+    summaries = [json.loads((folder / "summary.json").read_text()) for folder in (whole, cut)]
+    assert summaries[0]["advice"] == summaries[1]["advice"]
+    keys = [(item["kind"], item["subject"]) for item in summaries[0]["advice"]]
+    assert ("tiny_activations", "hidden1") in keys and len(keys) == len(set(keys))
+    assert all(item["epoch"] == 0 for item in summaries[0]["advice"] if item["kind"] == "tiny_activations")
+    rows = [[json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+            for folder in (whole, cut)]
+    assert [row["diagnostics"]["params"]["sll.transitions"]["from_zero"] for row in rows[1]] == [True, False]
+    assert [row["diagnostics"] for row in rows[0]] == [row["diagnostics"] for row in rows[1]]
+
+
 def test_saturation_and_dead_shares_by_hand():
     pre = np.array([[-3.0, 0.5, 2.0], [-2.0, -0.5, 8.0]])
     assert diagnostics.dead_share("relu", pre) == pytest.approx(1 / 3)  # unit 0 never positive

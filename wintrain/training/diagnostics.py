@@ -109,9 +109,6 @@ class Diagnostics:
         self.corpus = corpus.subset(chosen)
         self.encoded = train.subset(chosen)
         self.params = [param for network in prepared.model.networks for param in watched(network)]
-        # a parameter that starts at zero (the transitions) moves by a lot next to its own small norm while it
-        # grows: its ratio is not judged in the first epoch measured
-        self.from_zero = {param.name for param in self.params if not param.value.any()}
 
     def probing(self, step: int, steps: int) -> bool:
         """Whether step ``step`` (0-based) of an epoch of ``steps`` is one whose update is measured: the
@@ -134,8 +131,10 @@ class Diagnostics:
         for param, rows, before, grad_norm in snapshot:
             after = param.value[rows] if rows is not None else param.value
             weight = float(np.linalg.norm(before))
-            if weight > 0:  # a parameter that starts at zero (the transitions) has no ratio on its first step
+            if weight > 0:
                 probes.setdefault(f"{param.name}/ratio", []).append(float(np.linalg.norm(after - before)) / weight)
+            else:  # a parameter that starts at zero (the transitions): no ratio, and this epoch is not judged
+                probes[f"{param.name}/from_zero"] = [1.0]
             probes.setdefault(f"{param.name}/grad", []).append(grad_norm)
 
     def layers(self) -> dict[str, Any]:
@@ -166,9 +165,8 @@ class Diagnostics:
                 "update_ratio": float(np.median(ratios)) if ratios else None,
                 "update_ratio_max": float(np.max(ratios)) if ratios else None,
                 "matrix": param.decay,  # a weight matrix or the transitions (not an embedding table)
-                "from_zero": param.name in self.from_zero,
+                "from_zero": f"{param.name}/from_zero" in probes,
             }
-        self.from_zero = set()
         return main_score(result.metrics)[1], {"layers": layers, "params": params}
 
 

@@ -23,7 +23,7 @@ from wintrain.config import Config, load_config
 from wintrain.errors import CannotWrite, TrainingDiverged, WintrainError
 from wintrain.evaluation.evaluate import main_score
 from wintrain.runfolder import BEST, LAST, MetricsRow, RunFolder, default_run_dir, dev_columns
-from wintrain.training.diagnostics import Advice, Diagnostics, advise, advise_initial
+from wintrain.training.diagnostics import Diagnostics, advise, advise_initial
 from wintrain.training.events import (
     EpochDone,
     EpochStarted,
@@ -46,7 +46,7 @@ class Run:
         self.trainer = trainer
         self.last_saved: tuple[int, int] | None = None  # (epoch, step) that last.npz holds
         self.best_saved = 0  # the epoch best.npz holds (0: none yet)
-        self.initial_advice: list[Advice] = []  # about the initial weights, given with the first epoch
+        self.initial_advice: list[str] = []  # about the initial weights, shown with the first epoch
         trainer.on_checkpoint = self.save_last
         if prepared.config.train.diagnostics:
             trainer.diagnostics = Diagnostics(prepared, prepared.config.seed)
@@ -113,7 +113,9 @@ class Run:
         progress_every = max(1, steps // 50)
         patience = config.train.patience
         if trainer.diagnostics is not None and state.global_step == 0:  # a fresh run: look at the initial weights
-            self.initial_advice = advise_initial(trainer.diagnostics.layers())
+            initial = advise_initial(trainer.diagnostics.layers())
+            state.advice += [item.to_json() for item in initial]  # kept (and saved) at once: a resume keeps them
+            self.initial_advice = [item.message for item in initial]  # shown with the first epoch
         stopped_early = patience is not None and state.epochs_without_improvement >= patience
         while state.epoch < epochs and not stopped_early:
             epoch = state.epoch + 1
@@ -189,12 +191,12 @@ class Run:
         state.scores.append([train_score, dev_score])
         given = {f"{item['kind']}:{item['subject']}" for item in state.advice}
         name = main_score(state.best_dev)[0] if state.best_dev else "score"
-        found, self.initial_advice = self.initial_advice, []
-        found += advise(epoch, measured, [(train, dev) for train, dev in state.scores if not math.isnan(dev)],
+        found = advise(epoch, measured, [(train, dev) for train, dev in state.scores if not math.isnan(dev)],
                        state.best_score, name, self.prepared.config)
         new = [item for item in found if item.key not in given]
         state.advice += [item.to_json() for item in new]
-        return [item.message for item in new]
+        shown, self.initial_advice = self.initial_advice + [item.message for item in new], []
+        return shown
 
     def finish(self, stopped_early: bool) -> dict[str, Any]:
         prepared, state, config = self.prepared, self.trainer.state, self.prepared.config
