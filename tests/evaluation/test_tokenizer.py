@@ -24,6 +24,8 @@ from wintrain.evaluation.tagger import TaggedText, Tagger, format_conllu, format
 from wintrain.evaluation.tokenizer import Tokenizer
 from wintrain.evaluation.ud_scores import parse_ud_document, read_ud_document, score_ud
 from wintrain.nn.gradcheck import check_config_gradients
+from wintrain.report import build_report
+from wintrain.report.runs import load_run, main_number
 from wintrain.training.run import train
 
 from conftest import REPO, SHARED, error_of, train_whole_and_interrupted
@@ -84,6 +86,16 @@ def test_check_counts_a_tokenizers_paragraphs_and_characters(french):
     assert counts in rows["train"]
     assert "train paragraph length" in rows and "sentences" not in rows["train"]
     assert rows["dev unseen in train"].endswith("of distinct characters")
+
+
+def test_the_report_of_a_tokenizer_run_names_and_reads_its_segmentation_score(french):
+    run = load_run(french["folder"] / "tok")
+    summary = json.loads((french["folder"] / "tok" / "summary.json").read_text())
+    assert run.score_name == "segmentation F1"
+    assert main_number(summary["dev"]) == pytest.approx(summary["dev"]["segmentation"]["f1"])
+    notes: list[str] = []
+    page = build_report([french["folder"] / "tok"], note=notes.append)
+    assert "<small>segmentation F1</small>" in page
 
 
 def test_text_in_a_script_never_seen_is_still_tokenized(french):

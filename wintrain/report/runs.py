@@ -20,9 +20,10 @@ from typing import Any
 import yaml
 
 from wintrain.errors import WintrainError
+from wintrain.evaluation.evaluate import main_score
 from wintrain.runfolder import BEST, CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, SUMMARY_FILE, read_metrics
 
-SCORE_NAMES = {"entity_f1": "entity F1", "accuracy": "accuracy"}
+SCORE_NAMES = {"entity_f1": "entity F1", "segmentation_f1": "segmentation F1", "accuracy": "accuracy"}
 
 
 def number(value: Any) -> float | None:
@@ -74,10 +75,13 @@ class RunData:
 
     @property
     def score_name(self) -> str:
-        """What ``dev_score`` measures: ``entity F1`` (chunk tag sets) or ``accuracy``."""
+        """What ``dev_score`` measures: ``entity F1`` (chunk tag sets), ``segmentation F1`` (a tokenizer: the
+        mean of token and sentence F1) or ``accuracy``."""
         stored = (self.summary or {}).get("score")
         if isinstance(stored, str):
             return SCORE_NAMES.get(stored, stored)
+        if any("dev_tokens_f1" in row for row in self.rows):
+            return SCORE_NAMES["segmentation_f1"]
         return "entity F1" if any("dev_f1" in row for row in self.rows) else "accuracy"
 
     @property
@@ -149,13 +153,14 @@ class RunData:
 
 
 def main_number(metrics: dict[str, Any] | None) -> float | None:
-    """Entity F1 of an evaluation with an ``entity`` block, else its token accuracy."""
-    if not metrics:
+    """The main score of an evaluation (:func:`~wintrain.evaluation.evaluate.main_score`: entity F1,
+    a tokenizer's segmentation F1, else token accuracy); None when it is missing or malformed."""
+    if not isinstance(metrics, dict) or not metrics:
         return None
-    entity = metrics.get("entity")
-    if isinstance(entity, dict):
-        return number(entity.get("f1"))
-    return number(metrics.get("accuracy"))
+    try:
+        return number(main_score(metrics)[1])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def load_run(path: Path, name: str | None = None) -> RunData:
