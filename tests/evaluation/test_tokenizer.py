@@ -130,6 +130,15 @@ def test_eval_of_a_tokenizer_and_of_a_tagger_from_raw_text_on_gold_conllu(french
     assert on_gold["accuracy"] > behind["ud"]["UPOS"]["f1"] - 0.02
 
 
+def test_a_field_that_is_no_tag_field_or_a_field_for_a_tokenizer_is_one_line(french):
+    wrong = error_of(evaluate_command, french["tagger"], french["dev"], tokenizer=french["tokenizer"], field="lemma")
+    assert wrong.startswith("--field lemma:") and "upos, xpos" in wrong
+    assert "tokenizer's scores" in error_of(evaluate_command, french["tokenizer"], french["dev"], field="upos")
+    result = subprocess.run([sys.executable, "-m", "wintrain", "predict", str(french["tagger"]), "--format", "conllu",
+                             "--field", "lemma"], input="Il parle.\n", capture_output=True, text=True)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and "--field lemma" in result.stderr
+
+
 @pytest.mark.skipif(not (SHARED / "tools" / "conll18_ud_eval.py").exists(), reason="the official scorer is absent")
 def test_the_pipelines_conllu_output_scores_the_same_with_the_official_script(french, tmp_path):
     spec = importlib.util.spec_from_file_location("conll18", SHARED / "tools" / "conll18_ud_eval.py")

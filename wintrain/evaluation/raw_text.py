@@ -71,7 +71,7 @@ def evaluate_from_raw_text(checkpoint: str | os.PathLike[str], data: str | os.Pa
     gold file's raw text; the tag metric of its field (UPOS, XPOS or UFeats) over aligned words, besides the
     tokenizer's scores."""
     tagger = Tagger.load(Path(checkpoint), decode, kernels, tokenizer=Tokenizer.load(Path(tokenizer), kernels))
-    chosen = field or tagger.conllu_field(None, default="upos")
+    chosen = tagger.conllu_field(field, default="upos")
     texts = gold_texts(Path(data))
     scores = score_raw_text(tagger.tag_texts(texts), Path(data), chosen)
     names = TOKENIZER_METRICS + ((FIELD_METRICS[chosen],) if chosen in FIELD_METRICS else ())
@@ -104,6 +104,9 @@ def evaluate_command(checkpoint: str | os.PathLike[str], data: str | os.PathLike
         if tokenizer is not None:
             raise WintrainError(f"{checkpoint} is a tokenizer: give a tagger's checkpoint with --tokenizer, or "
                                 "drop --tokenizer to score the tokenizer")
+        if field is not None:
+            raise WintrainError("--field chooses a tagger's field: a tokenizer's scores (Tokens, Sentences, Words, "
+                                "Multiword tokens) have none; leave it out")
         return evaluate_tokenizer(checkpoint, data, kernels)
     if tokenizer is not None:
         return evaluate_from_raw_text(checkpoint, data, tokenizer, field, decode, kernels)

@@ -291,6 +291,8 @@ class Tagger:
         """The CoNLL-U field predictions go into: ``field``, else the one the model was trained on, else
         ``default`` (a model trained on plain columns has none of its own)."""
         if field is not None:
+            if field not in TAG_FIELDS:
+                raise WintrainError(f"--field {field}: tags go into one of the CoNLL-U fields {', '.join(TAG_FIELDS)}")
             return field
         data = self.checkpoint.config.data
         if isinstance(data.tag_column, str):
