@@ -31,6 +31,7 @@ _SHOWN_LINE_CHARS = 80
 _UNICODE_ONLY_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 _ASCII_BLANKS = re.compile(r"[ \t\r\f\v]+")
 _TAB_SEPARATOR = re.compile(r"[ \r\f\v]*\t[ \t\r\f\v]*")
+_BLANK_INSIDE_LINE = re.compile(r"[ \f\v]|\r(?!\n)")  # a blank a TAB-separated column could hold
 
 PathLike = str | Path
 
@@ -170,7 +171,7 @@ def column_splitter(text: str) -> Callable[[str], list[str]]:
     with an ASCII blank.
     """
     blank_split = str.split if _UNICODE_ONLY_SPACE.search(text) is None else _split_ascii_blanks
-    if "\t" not in text:
+    if "\t" not in text or _BLANK_INSIDE_LINE.search(text) is None:  # no column can hold a blank: same columns
         return blank_split
 
     def split(line: str) -> list[str]:
