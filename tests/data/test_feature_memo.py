@@ -54,13 +54,13 @@ def test_memo_encodes_as_the_encoder_chunk_after_chunk(chunks, chars, limit):
 def test_memo_asks_the_encoder_only_about_new_forms():
     enc = encoder()
     asked: list[list[str]] = []
-    original = enc.token_features
+    original = enc.form_features
 
-    def counting(tokens, types=None):
-        asked.append(list(tokens))
-        return original(tokens, types)
+    def counting(forms):
+        asked.append(list(forms))
+        return original(forms)
 
-    enc.token_features = counting  # type: ignore[method-assign]
+    enc.form_features = counting  # type: ignore[method-assign]
     memo = FeatureMemo(enc)
     memo.encode(["Paris", "is", "big", "Paris"], np.array([0, 4]))
     memo.encode(["big", "Paris", "x"], np.array([0, 3]))

@@ -7,7 +7,7 @@ so that evaluation and prediction encode text exactly as training did.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -159,10 +159,8 @@ class Encoder:
                 ids[position] = self.vocab.index.get(form.translate(STRAIGHT_APOSTROPHES), unk)
         return ids
 
-    def token_features(self, tokens: Sequence[str], types: TokenTypes | None = None) -> list[np.ndarray]:
-        """One (N,) id array per feature.  Every feature is worked out once per distinct token
-        string (``types``, found here when not given) and spread to the tokens with one gather."""
-        forms, of_token = types if types is not None else token_types(tokens)
+    def form_features(self, forms: Sequence[str]) -> list[np.ndarray]:
+        """One (F,) id array per id feature (word, casing, category, affixes) of F distinct token strings."""
         per_form = [self.word_ids(forms)]
         if self.casing:
             per_form.append(casing_ids(forms))
@@ -171,14 +169,25 @@ class Encoder:
         for name, vocab in self.affixes.items():
             kind, length = parse_affix_name(name)
             per_form.append(vocab.encode([affix(t, kind, length) for t in forms]))
-        return [ids[of_token] for ids in per_form]
+        return per_form
 
-    def encode_tokens(self, tokens: Sequence[str], sentence_starts: np.ndarray) -> list[Feature]:
+    def token_features(self, tokens: Sequence[str], types: TokenTypes | None = None) -> list[np.ndarray]:
+        """One (N,) id array per feature.  Every feature is worked out once per distinct token
+        string (``types``, found here when not given) and spread to the tokens with one gather."""
+        forms, of_token = types if types is not None else token_types(tokens)
+        return [ids[of_token] for ids in self.form_features(forms)]
+
+    def encode_tokens(self, tokens: Sequence[str], sentence_starts: np.ndarray,
+                      form_features: Callable[[Sequence[str]], list[np.ndarray]] | None = None) -> list[Feature]:
         """tokens (N,) flat, sentence_starts (S+1,) → one (N, w) window id array per feature, then
-        the :class:`CharWindows` of the character feature when it is on."""
+        the :class:`CharWindows` of the character feature when it is on.  ``form_features`` gives the
+        distinct forms' ids (default :meth:`form_features`; a :class:`~wintrain.data.feature_memo.FeatureMemo`
+        remembers them across calls)."""
         positions = window_positions(sentence_starts, self.window_size)
         types = token_types(tokens)
-        features: list[Feature] = [gather_windows(ids, positions) for ids in self.token_features(tokens, types)]
+        forms, of_token = types
+        per_form = (form_features or self.form_features)(forms)
+        features: list[Feature] = [gather_windows(ids[of_token], positions) for ids in per_form]
         if self.chars is not None:
             features.append(char_windows(self.chars, tokens, positions, self.char_max_length, self.char_width,
                                          types))

@@ -14,9 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from wintrain.data.chars import char_windows
-from wintrain.data.dataset import Encoded, Encoder, Feature, token_types
-from wintrain.data.windows import gather_windows, window_positions
+from wintrain.data.dataset import Encoded, Encoder
 
 DEFAULT_LIMIT = 1_000_000
 
@@ -31,15 +29,16 @@ class FeatureMemo:
         self._reset()
 
     def _reset(self) -> None:
-        n_features = len(self.encoder.feature_names) - (self.encoder.chars is not None)
         self._index: dict[str, int] = {}
-        self._rows = np.zeros((0, n_features), dtype=np.int32)
+        id_features = len(self.encoder.feature_names) - (self.encoder.chars is not None)
+        self._rows = np.empty((0, id_features), np.int32)  # (capacity, K): the first len(self) rows are in use
 
     def __len__(self) -> int:
         return len(self._index)
 
-    def form_ids(self, forms: Sequence[str]) -> np.ndarray:
-        """(F, K) int32: the ids of the K id features (word, casing, affixes) of each distinct form."""
+    def form_features(self, forms: Sequence[str]) -> list[np.ndarray]:
+        """:meth:`Encoder.form_features` of distinct ``forms``: one (F,) int32 id array per id feature, the
+        encoder asked only about forms not seen before."""
         with self._lock:
             get = self._index.get
             rows = np.fromiter((get(form, -1) for form in forms), dtype=np.int64, count=len(forms))
@@ -50,24 +49,20 @@ class FeatureMemo:
                     rows[:] = -1
                     missing = np.arange(len(forms))
                 new = [forms[i] for i in missing.tolist()]
-                ids = self.encoder.token_features(new, (new, np.arange(len(new))))
-                first = len(self._rows)
-                self._rows = np.concatenate((self._rows, np.stack(ids, axis=1).astype(np.int32, copy=False)))
+                ids = np.stack(self.encoder.form_features(new), axis=1).astype(np.int32, copy=False)
+                first = len(self._index)
+                if first + len(new) > len(self._rows):  # grown by doubling: each row copied O(1) times
+                    grown = np.empty((max(2 * (first + len(new)), 1024), ids.shape[1]), np.int32)
+                    grown[:first] = self._rows[:first]
+                    self._rows = grown
+                self._rows[first:first + len(new)] = ids
                 self._index.update(zip(new, range(first, first + len(new))))
                 rows[missing] = np.arange(first, first + len(new))
-            return self._rows[rows]
+            chosen = self._rows[rows]
+            return [chosen[:, k] for k in range(chosen.shape[1])]
 
     def encode(self, tokens: Sequence[str], sentence_starts: np.ndarray) -> Encoded:
         """``encoder.encode_tokens(tokens, sentence_starts)`` as untagged :class:`Encoded` data, equal array
         for array."""
-        encoder = self.encoder
-        positions = window_positions(sentence_starts, encoder.window_size)
-        types = token_types(tokens)
-        forms, of_token = types
-        per_form = self.form_ids(forms)
-        features: list[Feature] = [gather_windows(per_form[:, k][of_token], positions)
-                                   for k in range(per_form.shape[1])]
-        if encoder.chars is not None:
-            features.append(char_windows(encoder.chars, tokens, positions, encoder.char_max_length,
-                                         encoder.char_width, types))
-        return Encoded(features, None, np.asarray(sentence_starts, dtype=np.int64))
+        starts = np.asarray(sentence_starts, dtype=np.int64)
+        return Encoded(self.encoder.encode_tokens(tokens, starts, self.form_features), None, starts)
