@@ -201,3 +201,15 @@ def test_the_choices_half_of_wintrain_check_reads_no_file(tmp_path, choices, mes
         with pytest.raises(WintrainError) as caught:
             check_choices(config)
         assert str(caught.value).startswith(message)
+
+
+def test_a_dev_split_that_shares_almost_no_forms_with_train_is_warned_about(tmp_path):
+    german = [[("Der", "O"), ("Hund", "O"), ("läuft", "O"), ("schnell", "O"), (".", "O")]]  # 4 of 5 forms unseen
+    foreign = check_data(make_config(tmp_path, dev=german, vectors=None))
+    assert foreign.splits["dev"].oov_train_forms == pytest.approx(0.8)
+    assert not any("never occur in train" in w for w in foreign.warnings)  # 80 % is not above the threshold
+    german[0].append(("Katze", "O"))
+    foreign = check_data(make_config(tmp_path, dev=german, vectors=None))
+    line = [w for w in foreign.warnings if "never occur in train" in w]
+    assert len(line) == 1 and line[0].startswith(str(tmp_path / "dev.txt")) and "83% of its word forms" in line[0]
+    assert not any("never occur in train" in w for w in check_data(make_config(tmp_path, vectors=None)).warnings)
