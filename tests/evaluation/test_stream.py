@@ -87,7 +87,7 @@ def run(tagger: Tagger, data: bytes, fmt: str = "text", chunk: int = 2000, input
         pretokenized: bool = False, executor=None) -> str:
     output = OutputSpec(fmt, "misc" if fmt == "conllu" else None)
     buffer = io.StringIO()
-    pipeline = Pipeline(executor or LocalExecutor(tagger, output), output, input_format, pretokenized, chunk,
+    pipeline = Pipeline(executor or LocalExecutor(tagger, output), input_format, pretokenized, chunk,
                         stream=buffer, stdin=io.BytesIO(data))
     pipeline.run([Task(STDIN)])
     return buffer.getvalue()
@@ -240,7 +240,7 @@ def peak_bytes(tagger: Tagger, n_texts: int, chunk: int) -> int:
     sink = open(os.devnull, "w")
     tracemalloc.start()
     try:
-        Pipeline(LocalExecutor(tagger, output), output, chunk=chunk, stream=sink,
+        Pipeline(LocalExecutor(tagger, output), chunk=chunk, stream=sink,
                  stdin=io.BytesIO(data)).run([Task(STDIN)])
         return tracemalloc.get_traced_memory()[1] - len(data)  # the input itself sits in the BytesIO
     finally:
@@ -279,7 +279,7 @@ def test_bad_utf8_in_the_middle_names_its_line_after_writing_everything_before(t
     output = OutputSpec("conll")
     buffer = io.StringIO()
     with pytest.raises(WintrainError) as stopped:
-        Pipeline(LocalExecutor(tagger, output), output, chunk=10, stream=buffer,
+        Pipeline(LocalExecutor(tagger, output), chunk=10, stream=buffer,
                  stdin=io.BytesIO(data)).run([Task(STDIN)])
     assert str(stopped.value).startswith("<stdin>:24: invalid UTF-8 byte b'\\xff'")
     assert buffer.getvalue() == expected(tagger, texts[:23], "conll")  # the three lines of its chunk too
@@ -295,7 +295,7 @@ def test_a_malformed_conllu_line_names_its_line_after_the_sentences_before(tagge
     output = OutputSpec("conllu", "misc")
     buffer = io.StringIO()
     with pytest.raises(WintrainError) as stopped:
-        Pipeline(LocalExecutor(tagger, output), output, chunk=4, stream=buffer).run([Task(Input(str(path), path))])
+        Pipeline(LocalExecutor(tagger, output), chunk=4, stream=buffer).run([Task(Input(str(path), path))])
     assert str(stopped.value).startswith(f"{path}:{bad + 4}: expected 10 TAB-separated fields")
     before = "\n".join(lines[:bad]) + "\n"
     assert buffer.getvalue() == tagger.tag_conllu(before, "misc")  # sentences 0-10, the last chunk's too
@@ -323,7 +323,7 @@ def test_a_full_disk_is_one_line_exit_1_and_leaves_no_file(tagger, tmp_path, mon
     output = OutputSpec("text")
     monkeypatch.setattr(stream, "open", lambda path, mode: FillsUp(open(path, mode), 2), raising=False)
     target = tmp_path / "out" / "in.txt"
-    pipeline = Pipeline(LocalExecutor(tagger, output), output, chunk=5, keep_going=True)
+    pipeline = Pipeline(LocalExecutor(tagger, output), chunk=5, keep_going=True)
     with pytest.raises(CannotWrite) as stopped:
         pipeline.run([Task(Input(str(source), source), target)])
     message = str(stopped.value)
@@ -339,7 +339,7 @@ def test_standard_output_full_is_one_line_exit_1(tagger):
 
     output = OutputSpec("text")
     with pytest.raises(CannotWrite, match="^standard output: cannot write \\(No space left on device\\)"):
-        Pipeline(LocalExecutor(tagger, output), output, stream=Full(),
+        Pipeline(LocalExecutor(tagger, output), stream=Full(),
                  stdin=io.BytesIO(b"Alice visited Paris.\n")).run([Task(STDIN)])
 
 
@@ -359,7 +359,7 @@ def write_corpus(root: Path) -> list[str]:
 def tag_folder(tagger, patterns, out_dir, force=False, compress=False, fmt="conll"):
     output = OutputSpec(fmt)
     plan = plan_out_dir([str(p) for p in patterns], out_dir, fmt, compress, force)
-    pipeline = Pipeline(LocalExecutor(tagger, output), output, chunk=4, compress=compress, keep_going=True)
+    pipeline = Pipeline(LocalExecutor(tagger, output), chunk=4, compress=compress, keep_going=True)
     return pipeline.run(plan.tasks, len(plan.skipped))
 
 
@@ -463,7 +463,7 @@ def test_a_worker_that_dies_stops_the_run_with_one_line_and_exit_1(tagger, tmp_p
 
     source = tmp_path / "in.txt"
     source.write_text("\n".join(raw_texts(10)), encoding="utf-8")
-    pipeline = Pipeline(Dying(), OutputSpec("text"), keep_going=True)
+    pipeline = Pipeline(Dying(), keep_going=True)
     with pytest.raises(WintrainError) as stopped:
         pipeline.run([Task(Input(str(source), source), tmp_path / "out" / "in.txt")])
     assert stopped.value.exit_code == 1 and "a worker process stopped" in str(stopped.value)

@@ -280,7 +280,7 @@ def test_predict_with_a_tokenizer_streams_and_equals_worker_processes_and_a_dask
     def tag_with(executor, output):
         buffer = io.StringIO()
         try:
-            Pipeline(executor, output, chunk=11, stream=buffer, stdin=io.BytesIO(data)).run([Task(STDIN)])
+            Pipeline(executor, chunk=11, stream=buffer, stdin=io.BytesIO(data)).run([Task(STDIN)])
         finally:
             executor.close()
         return buffer.getvalue()

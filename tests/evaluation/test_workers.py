@@ -33,7 +33,7 @@ def checkpoint(tmp_path_factory) -> Path:
 def tag_with(executor, output: OutputSpec, files: list[Path] | None = None, out_dir: Path | None = None) -> str:
     buffer = io.StringIO()
     data = "\n".join(TEXTS).encode()
-    pipeline = Pipeline(executor, output, chunk=7, stream=buffer, stdin=io.BytesIO(data),
+    pipeline = Pipeline(executor, chunk=7, stream=buffer, stdin=io.BytesIO(data),
                         keep_going=out_dir is not None)
     tasks = [Task(STDIN)] if files is None else [
         Task(Input(str(f), f), None if out_dir is None else out_dir / f.name) for f in files]

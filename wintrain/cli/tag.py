@@ -196,7 +196,7 @@ def predict(
     else:
         executor = LocalExecutor(tagger, output)
     progress = PredictProgress(stderr)
-    pipeline = Pipeline(executor, output, input_format.value, pretokenized, chunk, compress,
+    pipeline = Pipeline(executor, input_format.value, pretokenized, chunk, compress,
                         report=progress, keep_going=out_dir is not None)
     try:
         with closed_pipe_exits_141():

@@ -670,12 +670,11 @@ class Pipeline:
     error stops its input at once.  A write that fails (a full disk) stops the run, every unfinished output
     discarded."""
 
-    def __init__(self, executor: Executor, output: OutputSpec, input_format: str = "auto",
+    def __init__(self, executor: Executor, input_format: str = "auto",
                  pretokenized: bool = False, chunk: int = DEFAULT_CHUNK, compress: bool = False,
                  stream: IO[str] | IO[bytes] | None = None, stdin: IO[bytes] | None = None,
                  report: Report | None = None, keep_going: bool = False) -> None:
         self.executor = executor
-        self.output = output
         self.input_format = input_format
         self.pretokenized = pretokenized
         self.chunk = chunk

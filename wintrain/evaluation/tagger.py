@@ -22,7 +22,6 @@ run in parallel, the model's passes one at a time (its layers reuse buffers).
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +46,6 @@ from wintrain.evaluation.evaluate import predict_ids
 from wintrain.evaluation.tokenizer import Piece, Tokenizer
 from wintrain.nn.ensemble import Model
 
-_NON_SPACE = re.compile(r"\S+")
 DEFAULT_CHUNK = 2000
 """Texts (or CoNLL-U sentences) tagged together by :meth:`Tagger.tag_stream` and ``wintrain predict``."""
 
@@ -147,11 +145,6 @@ class TaggedChunk(Sequence[TaggedText]):
         for end in ends.tolist():
             lines[end - 1] += "\n"
         return lines
-
-
-def whitespace_tokens(text: str) -> list[Token]:
-    """``text`` split at whitespace only (``--pretokenized``), with offsets."""
-    return [Token(match.group(), match.start(), match.end()) for match in _NON_SPACE.finditer(text)]
 
 
 class Tagger:
@@ -420,7 +413,7 @@ def predict_source(
     tagger = Tagger.load(checkpoint, decode, kernels, tokenizer)
     output = OutputSpec(output_format, tagger.conllu_field(field) if output_format == "conllu" else field)
     buffer = io.StringIO()
-    pipeline = Pipeline(LocalExecutor(tagger, output), output, input_format, pretokenized, stream=buffer,
+    pipeline = Pipeline(LocalExecutor(tagger, output), input_format, pretokenized, stream=buffer,
                         stdin=stdin)
     pipeline.run([Task(STDIN if source == "-" else Input(source, Path(source)))])
     return buffer.getvalue()
