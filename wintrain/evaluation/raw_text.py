@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from wintrain.data.tokenize import Token
 from wintrain.data.ud import read_ud_file, tokenizer_texts
 from wintrain.errors import WintrainError
 from wintrain.evaluation.tagger import TaggedText, Tagger, format_conllu
-from wintrain.evaluation.tokenizer import Tokenizer
+from wintrain.evaluation.tokenizer import Tokenizer, words_and_ranges
 from wintrain.evaluation.ud_scores import UDScore, parse_ud_document, read_ud_document, score_ud
 
 TOKENIZER_METRICS = ("Tokens", "Sentences", "Words", "Multiword tokens")
@@ -34,16 +33,7 @@ def tokenized(tokenizer: Tokenizer, texts: list[str]) -> list[TaggedText]:
     """The texts split by ``tokenizer`` into sentences of words (no tags: ``_``)."""
     results = []
     for text, sentences in zip(texts, tokenizer.tokenize_texts(texts)):
-        units, ranges = [], []
-        for sentence in sentences:
-            words, spans, position = [], [], 0
-            for piece in sentence:
-                words += [Token(word, piece.start, piece.end) for word in piece.words]
-                if piece.multiword:
-                    spans.append((position, position + len(piece.words)))
-                position += len(piece.words)
-            units.append(words)
-            ranges.append(spans)
+        units, ranges = words_and_ranges(sentences)
         results.append(TaggedText(text, units, [["_"] * len(words) for words in units], ranges))
     return results
 

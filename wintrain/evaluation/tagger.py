@@ -43,7 +43,7 @@ from wintrain.data.tokenize import Token
 from wintrain.errors import WintrainError
 from wintrain.evaluation.decode import resolve_decode
 from wintrain.evaluation.evaluate import predict_ids
-from wintrain.evaluation.tokenizer import Piece, Tokenizer
+from wintrain.evaluation.tokenizer import Piece, Tokenizer, words_and_ranges
 from wintrain.nn.ensemble import Model
 
 DEFAULT_CHUNK = 2000
@@ -255,19 +255,11 @@ class Tagger:
 
     def _tag_tokenized(self, texts: list[str], pieces: list[list[list[Piece]]]) -> list[TaggedText]:
         """Tag the words of texts a learned tokenizer split (each word with its token's span)."""
-        units = [[[Token(word, piece.start, piece.end) for piece in sentence for word in piece.words]
-                  for sentence in text_sentences] for text_sentences in pieces]
-        ranges = []
+        units, ranges = [], []
         for text_sentences in pieces:
-            per_text = []
-            for sentence in text_sentences:
-                spans, position = [], 0
-                for piece in sentence:
-                    if piece.multiword:
-                        spans.append((position, position + len(piece.words)))
-                    position += len(piece.words)
-                per_text.append(spans)
-            ranges.append(per_text)
+            words, spans = words_and_ranges(text_sentences)
+            units.append(words)
+            ranges.append(spans)
         tagged = iter(self.tag_tokens([[token.text for token in sentence] for parts in units for sentence in parts]))
         return [TaggedText(text, parts, [next(tagged) for _ in parts], spans)
                 for text, parts, spans in zip(texts, units, ranges)]

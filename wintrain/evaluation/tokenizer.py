@@ -30,6 +30,7 @@ import numpy as np
 
 from wintrain.checkpoint import Checkpoint, load_checkpoint
 from wintrain.data.segmentation import character_forms, label_table
+from wintrain.data.tokenize import Token
 from wintrain.data.ud import Label, MultiwordLexicon, segment_arrays
 from wintrain.errors import WintrainError
 from wintrain.evaluation.evaluate import model_scores
@@ -48,6 +49,22 @@ class Piece(NamedTuple):
     @property
     def multiword(self) -> bool:
         return len(self.words) > 1
+
+
+def words_and_ranges(sentences: Sequence[Sequence[Piece]]) -> tuple[list[list[Token]], list[list[tuple[int, int]]]]:
+    """A tokenized text's syntactic words, sentence by sentence (each word with its token's span), and the
+    ``(first, stop)`` word ranges of each sentence's multiword tokens."""
+    words, ranges = [], []
+    for sentence in sentences:
+        units, spans, position = [], [], 0
+        for piece in sentence:
+            units += [Token(word, piece.start, piece.end) for word in piece.words]
+            if piece.multiword:
+                spans.append((position, position + len(piece.words)))
+            position += len(piece.words)
+        words.append(units)
+        ranges.append(spans)
+    return words, ranges
 
 
 class Tokenizer:
