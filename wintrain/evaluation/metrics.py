@@ -378,7 +378,7 @@ def score_classes(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) 
     )
 
 
-def _prf_json(score: PRF) -> dict[str, float | int]:
+def prf_json(score: PRF) -> dict[str, float | int]:
     """The JSON fields shared by entity totals, entity types and classes."""
     return {
         "precision": score.precision,
@@ -401,13 +401,13 @@ def evaluate_tags(
     """
     if is_chunk_tagset(tag for sentence in gold for tag in sentence):
         chunks = score_chunks(gold, pred, scheme)
-        entity: dict = _prf_json(chunks.overall)
-        entity["per_type"] = {name: _prf_json(s) for name, s in chunks.per_type.items()}
+        entity: dict = prf_json(chunks.overall)
+        entity["per_type"] = {name: prf_json(s) for name, s in chunks.per_type.items()}
         return {"accuracy": chunks.accuracy, "tokens": chunks.tokens, "entity": entity}
     classes = score_classes(gold, pred)
     return {
         "accuracy": classes.accuracy,
         "tokens": classes.tokens,
-        "per_class": {name: _prf_json(s) for name, s in classes.per_class.items()},
+        "per_class": {name: prf_json(s) for name, s in classes.per_class.items()},
         "macro_f1": classes.macro.f1,
     }

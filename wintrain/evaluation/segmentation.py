@@ -17,6 +17,7 @@ import numpy as np
 from wintrain.data.reader import Corpus
 from wintrain.data.segmentation import LABEL_TAGS
 from wintrain.data.ud import segment_arrays
+from wintrain.evaluation.metrics import PRF, prf_json
 
 
 def _spans(text: str, labels: np.ndarray) -> tuple[set[tuple[int, int]], set[tuple[int, int]], set[tuple[int, int]]]:
@@ -26,13 +27,6 @@ def _spans(text: str, labels: np.ndarray) -> tuple[set[tuple[int, int]], set[tup
     sentences = {(int(starts[a]), int(ends[b - 1])) for a, b in zip(sentence_starts[:-1], sentence_starts[1:])}
     words = set(zip(starts[multiword].tolist(), ends[multiword].tolist()))
     return tokens, sentences, words
-
-
-def _prf(correct: int, gold: int, found: int) -> dict[str, float]:
-    precision = correct / found if found else 0.0
-    recall = correct / gold if gold else 0.0
-    f1 = 2 * correct / (gold + found) if gold + found else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "gold": gold, "found": found, "correct": correct}
 
 
 def score_segmentation(corpus: Corpus, predicted: Sequence[str]) -> dict[str, Any]:
@@ -50,7 +44,8 @@ def score_segmentation(corpus: Corpus, predicted: Sequence[str]) -> dict[str, An
         found = _spans(text, found_labels[begin:end])
         for row, (gold_spans, found_spans) in enumerate(zip(gold, found)):
             counts[row] += (len(gold_spans & found_spans), len(gold_spans), len(found_spans))
-    tokens, sentences, multiword = (_prf(*map(int, row)) for row in counts)
+    tokens, sentences, multiword = (prf_json(PRF.from_counts(correct, found, gold))
+                                    for correct, gold, found in counts.tolist())
     return {
         "accuracy": float(np.mean(gold_labels == found_labels)) if len(gold_labels) else 0.0,
         "characters": len(gold_labels), "tokens": tokens, "sentences": sentences, "multiword": multiword,
